@@ -1,0 +1,122 @@
+"""Shared linear algebra of the kernel and subspace methods.
+
+Kernels, the MMD coefficient vectors, centred scatter matrices and the
+symmetric generalised eigensolver live here once so that TCA, JDA and the
+methods that follow use the same, tested code.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from .errors import InputError
+
+KERNELS = ("linear", "rbf", "poly", "laplacian", "cosine")
+
+
+def resolve_gamma(X, gamma):
+    """``gamma`` or, when None, scikit-learn's 'scale' rule 1 / (d * Var(X))."""
+    if gamma is not None:
+        return float(gamma)
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        var = float(np.asarray(X.multiply(X).mean(axis=0)).ravel().mean() - (mean**2).mean())
+        var = max(var, 0.0)
+    else:
+        var = float(np.var(X))
+    return 1.0 / (X.shape[1] * var) if var > 0 else 1.0
+
+
+def kernel_matrix(X, Y=None, kernel="linear", gamma=None, degree=3, coef0=1.0):
+    """Dense kernel matrix k(X, Y) for dense or sparse inputs.
+
+    ``gamma`` must already be resolved (see :func:`resolve_gamma`) for the
+    kernels that use it.
+    """
+    from sklearn.metrics import pairwise
+
+    if kernel == "linear":
+        K = X @ (X if Y is None else Y).T
+        return K.toarray() if sp.issparse(K) else np.asarray(K)
+    if kernel == "rbf":
+        return pairwise.rbf_kernel(X, Y, gamma=gamma)
+    if kernel == "poly":
+        return pairwise.polynomial_kernel(X, Y, degree=degree, gamma=gamma, coef0=coef0)
+    if kernel == "laplacian":
+        return pairwise.laplacian_kernel(X, Y, gamma=gamma)
+    if kernel == "cosine":
+        return pairwise.cosine_similarity(X, Y)
+    raise InputError(f"kernel must be one of {', '.join(KERNELS)}; got {kernel!r}")
+
+
+def mmd_vector(n_source, n_target):
+    """Coefficients e with e_i = 1/ns (source) and -1/nt (target).
+
+    The (biased) squared MMD between the two domain means of a representation
+    Z is ``(e @ Z) @ (e @ Z)``; the MMD matrix of TCA/JDA is ``M = e e^T``.
+    """
+    e = np.empty(n_source + n_target)
+    e[:n_source] = 1.0 / n_source
+    e[n_source:] = -1.0 / n_target
+    return e
+
+
+def class_mmd_vectors(ys, yt_pseudo, n_classes):
+    """One MMD coefficient vector per class, for the conditional MMD of JDA.
+
+    ``ys`` are source class codes, ``yt_pseudo`` target (pseudo-)label codes.
+    Column c has 1/ns_c on source samples of class c and -1/nt_c on target
+    samples labelled c; a class absent from either domain gets a zero column.
+    Returns an (ns + nt, n_classes) array E so that ``M_c = E[:, c] E[:, c]^T``.
+    """
+    ys = np.asarray(ys)
+    yt_pseudo = np.asarray(yt_pseudo)
+    E = np.zeros((ys.size + yt_pseudo.size, n_classes))
+    for c in range(n_classes):
+        s = ys == c
+        t = yt_pseudo == c
+        if s.any() and t.any():
+            E[: ys.size][s, c] = 1.0 / s.sum()
+            E[ys.size:][t, c] = -1.0 / t.sum()
+    return E
+
+
+def scatter_matrix(X):
+    """Centred scatter ``X^T H X`` (d x d) with H = I - 11^T/n, dense output.
+
+    Works on sparse X without densifying it.
+    """
+    n = X.shape[0]
+    if sp.issparse(X):
+        G = (X.T @ X).toarray()
+        mu = np.asarray(X.mean(axis=0)).ravel()
+    else:
+        G = X.T @ X
+        mu = X.mean(axis=0)
+    return G - n * np.outer(mu, mu)
+
+
+def center_kernel(K):
+    """H K H for a square kernel matrix, without forming H."""
+    row = K.mean(axis=0)
+    return K - row[None, :] - K.mean(axis=1)[:, None] + row.mean()
+
+
+def top_generalized_eigh(A, B, k):
+    """Eigenvectors of the k largest eigenvalues of A v = w B v.
+
+    A symmetric, B symmetric positive definite. Asks LAPACK only for the k
+    wanted pairs. Returns (w, V), w in decreasing order.
+    """
+    n = A.shape[0]
+    if not 1 <= k <= n:
+        raise InputError(f"n_components must be between 1 and {n}; got {k}")
+    A = (A + A.T) / 2
+    B = (B + B.T) / 2
+    if k < n:
+        w, V = scipy.linalg.eigh(A, B, subset_by_index=[n - k, n - 1], driver="gvx")
+    else:
+        w, V = scipy.linalg.eigh(A, B)
+    order = np.argsort(w)[::-1]
+    return w[order], V[:, order]

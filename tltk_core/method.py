@@ -1,0 +1,150 @@
+"""The method protocol: :class:`TransferMethod`.
+
+A method subclasses ``TransferMethod``, sets the class attribute ``info`` to a
+:class:`~tltk_core.MethodInfo`, takes its hyperparameters as keyword arguments
+of ``__init__`` (stored unchanged, no work done there) and implements
+
+- ``_fit(Xs, ys, Xt, yt)`` — inputs already validated: matrices are read-only
+  float64 arrays or CSR matrices (or lists of them for multi-source methods),
+  labels are integer codes ``0..n_classes-1`` (``yt`` is ``None`` or holds
+  ``-1`` for unknown target labels);
+- ``_predict(X)`` returning integer codes;
+
+and, where the method has them, ``_predict_proba``, ``_decision_function`` and
+``_transform``. The public ``fit``, ``predict``, ``predict_proba``,
+``decision_function``, ``transform`` and ``score`` validate the input once,
+translate labels to and from the caller's labels (strings work) and exist
+only when the private counterpart does.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import InputError
+from .info import MethodInfo
+from .validation import check_array, check_fit_input
+
+
+def _has(name):
+    return lambda self: hasattr(self, name)
+
+
+class TransferMethod(BaseEstimator):
+    """Base class of every tltk method (a scikit-learn estimator)."""
+
+    info: MethodInfo = None
+
+    # -- public API ------------------------------------------------------
+    def fit(self, Xs, ys, Xt, yt=None):
+        """Learn from labelled source ``(Xs, ys)`` and target ``Xt``.
+
+        ``yt`` optionally gives target labels, NaN/None/-1 where unknown.
+        Multi-source methods take ``Xs`` and ``ys`` as lists; single-source
+        methods given lists pool them (with a warning).
+        """
+        info = self._info()
+        self._check_params()
+        data = check_fit_input(
+            Xs, ys, Xt, yt, sparse_ok=info.sparse, multi_source=info.multi_source,
+            needs_target_labels=info.needs_target_labels, method=info.name)
+        self.classes_ = data.classes
+        self.n_features_in_ = data.n_features
+        self._fit(data.Xs, data.ys, data.Xt, data.yt)
+        return self
+
+    def predict(self, X):
+        """Predicted labels (in the caller's label values) for samples ``X``."""
+        codes = np.asarray(self._predict(self._check_X(X)))
+        return self.classes_[codes]
+
+    @available_if(_has("_predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities, one column per entry of ``classes_``."""
+        return self._predict_proba(self._check_X(X))
+
+    @available_if(_has("_decision_function"))
+    def decision_function(self, X):
+        """Confidence scores of the final classifier."""
+        return self._decision_function(self._check_X(X))
+
+    @available_if(_has("_transform"))
+    def transform(self, X):
+        """The learnt representation of samples ``X`` (either domain)."""
+        return self._transform(self._check_X(X))
+
+    def score(self, X, y):
+        """Accuracy of ``predict(X)`` against ``y``."""
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != np.shape(X)[0]:
+            raise InputError(f"y must be 1-D with one label per row of X; got shape {y.shape}")
+        return float(np.mean(self.predict(X) == y))
+
+    def baseline_estimator(self):
+        """The method's final classifier, unfitted: what no transfer would use.
+
+        ``tltk run`` trains it on the source alone to report the honest
+        no-transfer baseline beside the method.
+        """
+        return self._make_estimator()
+
+    # -- helpers for subclasses -----------------------------------------
+    def _default_estimator(self):
+        """The final classifier used when ``estimator`` is None."""
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(max_iter=1000)
+
+    def _make_estimator(self):
+        est = getattr(self, "estimator", None)
+        return clone(est) if est is not None else self._default_estimator()
+
+    def _check_params(self):
+        """Validate hyperparameters; raise InputError naming the bad one."""
+
+    def _check_X(self, X, name="X"):
+        check_is_fitted(self, "classes_")
+        return check_array(X, name, sparse_ok=self._info().sparse,
+                           n_features=self.n_features_in_, method=self._info().name)
+
+    @classmethod
+    def _info(cls) -> MethodInfo:
+        if not isinstance(cls.info, MethodInfo):
+            raise TypeError(f"{cls.__name__}.info must be a MethodInfo")
+        return cls.info
+
+    def _fit(self, Xs, ys, Xt, yt):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit")
+
+    def _predict(self, X):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _predict")
+
+
+def check_param(value, name, *, kind=None, low=None, high=None, choices=None,
+                allow_none=False, low_inclusive=True):
+    """Raise :class:`InputError` naming ``name`` unless ``value`` is acceptable."""
+    if value is None and allow_none:
+        return
+    if choices is not None:
+        if value not in choices:
+            raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}; "
+                             f"got {value!r}")
+        return
+    if kind is not None:
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        kinds = tuple(numbers.Integral if k is int else numbers.Real if k is float else k
+                      for k in kinds)
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if not ok:
+            names = " or ".join({"Integral": "an integer", "Real": "a number"}.get(
+                k.__name__, k.__name__) for k in kinds)
+            raise InputError(f"{name} must be {names}; got {value!r}")
+    if low is not None and (value < low or (not low_inclusive and value == low)):
+        sign = ">=" if low_inclusive else ">"
+        raise InputError(f"{name} must be {sign} {low}; got {value!r}")
+    if high is not None and value > high:
+        raise InputError(f"{name} must be <= {high}; got {value!r}")
