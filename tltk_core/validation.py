@@ -203,6 +203,8 @@ def check_fit_input(Xs, ys, Xt, yt=None, *, sparse_ok=True, multi_source=False,
         if not np.any(classes == -1) and arr.dtype.kind in "iuf":
             unknown |= (arr == -1)
         known = arr[~unknown]
+        if known.dtype == object and known.size:
+            known = _canonical_labels(np.asarray(known.tolist()))
         yt_codes = np.full(arr.shape[0], -1, dtype=np.intp)
         if known.size:
             try:
@@ -216,7 +218,7 @@ def check_fit_input(Xs, ys, Xt, yt=None, *, sparse_ok=True, multi_source=False,
                 pos = None
             if not np.all(ok):
                 bad = known[~ok][0]
-                raise InputError(f"yt contains label {bad!r}, which no source sample has "
+                raise InputError(f"yt contains label {_show(bad)}, which no source sample has "
                                  f"(source classes: {', '.join(map(str, classes))})")
             yt_codes[~unknown] = pos
     if needs_target_labels and (yt_codes is None or not np.any(yt_codes >= 0)):
@@ -239,3 +241,8 @@ def check_fit_input(Xs, ys, Xt, yt=None, *, sparse_ok=True, multi_source=False,
     else:
         Xs_out, ys_out = Xs_list[0], codes[0]
     return FitData(Xs_out, ys_out, Xt, yt_codes, classes, d, sparse)
+
+
+def _show(value):
+    """A label as the user wrote it (no numpy scalar repr)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)

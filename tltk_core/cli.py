@@ -1,0 +1,283 @@
+"""The ``tltk`` command: list, info and run transfer-learning methods.
+
+Exit status: 0 on success, 2 for bad usage or bad input (unknown method or
+hyperparameter, unreadable file, invalid data), 1 when a method itself fails.
+Every error is one ``Error:`` line on stderr; ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import traceback
+
+import click
+
+from . import __version__
+from .errors import BrokenMethodError, InputError
+from .registry import get_registry
+
+
+class _Failure(Exception):
+    """A method failed while running (exit status 1)."""
+
+
+def _error(message, code, debug, exc=None):
+    if debug and exc is not None:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        debug = "--debug" in sys.argv[1:]
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except InputError as exc:
+            _error(str(exc), 2, debug, exc)
+        except BrokenMethodError as exc:
+            _error(str(exc), 1, debug, exc)
+        except _Failure as exc:
+            _error(str(exc), 1, debug, exc.__cause__ or exc)
+        except KeyboardInterrupt:
+            _error("interrupted", 130, debug)
+        except Exception as exc:  # a bug: still one line unless --debug
+            _error(f"{type(exc).__name__}: {exc}", 1, debug, exc)
+
+
+def _debug_option(f):
+    return click.option("--debug", is_flag=True, help="Show the traceback of an error.")(f)
+
+
+def _show_warnings():
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"Warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tltk")
+def cli():
+    """tltk: transfer-learning methods behind one interface.
+
+    \b
+      tltk list                 the installed methods
+      tltk info tca             a method's hyperparameters and reference
+      tltk run tca              run it on the bundled task (offline)
+    """
+
+
+# -- list --------------------------------------------------------------------
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_debug_option
+def list_cmd(as_json, debug):
+    """Every installed method: family, settings, plugin, status."""
+    entries = get_registry().entries()
+    if as_json:
+        click.echo(json.dumps({"methods": [e.as_dict() for e in entries]}, indent=2))
+        return
+    if not entries:
+        click.echo("No methods installed. Install plugins, e.g. pip install ./plugins/*")
+        return
+    rows = [("NAME", "FAMILY", "SETTINGS", "SPARSE", "PLUGIN", "STATUS")]
+    for e in entries:
+        info = e.info
+        rows.append((
+            e.name,
+            info.family if info else "-",
+            ",".join(info.settings) if info else "-",
+            ("yes" if info.sparse else "no") if info else "-",
+            f"{e.distribution or '?'} {e.version or ''}".strip(),
+            e.status if e.status == "ok" else f"broken: {e.error}",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
+
+
+# -- info --------------------------------------------------------------------
+def _default_repr(value):
+    return "None" if value is None else repr(value)
+
+
+@cli.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_debug_option
+def info_cmd(name, as_json, debug):
+    """Summary, hyperparameters with defaults, and reference of method NAME."""
+    import inspect
+
+    entry = get_registry().get(name)
+    cls = entry.load_class()
+    info = entry.info
+    sig = inspect.signature(cls.__init__)
+    params = [(p.name, p.default) for p in sig.parameters.values() if p.name != "self"]
+    doc = inspect.getdoc(cls) or ""
+    if as_json:
+        from .evaluate import _jsonable
+
+        out = info.as_dict()
+        out.update({
+            "distribution": entry.distribution,
+            "version": entry.version,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "hyperparameters": [{"name": n, "default": _jsonable(d)} for n, d in params],
+            "description": doc,
+        })
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(f"{info.name} — {info.summary}")
+    click.echo(f"  family:   {info.family}")
+    click.echo(f"  settings: {', '.join(info.settings)}")
+    click.echo(f"  sparse:   {'yes' if info.sparse else 'no (sparse input is densified)'}")
+    if info.requires:
+        click.echo(f"  requires: {', '.join(info.requires)}")
+    click.echo(f"  plugin:   {entry.distribution} {entry.version}  ({cls.__module__}.{cls.__qualname__})")
+    click.echo("\nHyperparameters:")
+    width = max((len(n) for n, _ in params), default=0)
+    for n, d in params:
+        click.echo(f"  {n.ljust(width)}  = {_default_repr(d)}")
+    if doc:
+        click.echo("\n" + doc)
+    click.echo("\nReference:\n" + info.reference)
+
+
+# -- run ---------------------------------------------------------------------
+def _parse_params(pairs):
+    params = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise InputError(f"-p expects KEY=VALUE, got {pair!r}")
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw  # a bare word is a string: -p kernel=rbf
+        params[key] = value
+    return params
+
+
+def _task_from_files(sources, target, keys):
+    from .data import Domain, Task
+    from .io import load_files
+
+    loaded = load_files(list(sources) + [target], keys=keys)
+    for (X, y), path in zip(loaded[:-1], sources):
+        if y is None:
+            raise InputError(f"{path}: a source file needs labels")
+    doms = [Domain(X, y, str(p)) for (X, y), p in zip(loaded, list(sources) + [target])]
+    name = "+".join(str(s) for s in sources) + "->" + str(target)
+    return Task(name=f"files:{name}", sources=doms[:-1], target=doms[-1])
+
+
+@cli.command("run")
+@click.argument("name")
+@click.option("--source", "sources", multiple=True, type=click.Path(),
+              help="Labelled source file (repeat for several sources).")
+@click.option("--target", type=click.Path(), help="Target file (labels optional).")
+@click.option("--keys", default=None, metavar="FEATURES,LABELS",
+              help="Variable names in .mat files.")
+@click.option("--target-labels", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Reveal N stratified target labels to the method; accuracy is "
+                   "measured on the rest. Default 0, or 3 per class for methods "
+                   "that need labelled target samples.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Hyperparameter (value parsed as a Python literal).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for revealed labels and the method's random_state.")
+@click.option("--predictions", type=click.Path(dir_okay=False), default=None,
+              help="Write the predicted target labels to this file, one per line.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_debug_option
+def run_cmd(name, sources, target, keys, target_labels, params, seed, predictions,
+            as_json, debug):
+    """Fit method NAME and report target accuracy beside the no-transfer baseline.
+
+    Without --source/--target it runs on the bundled task (Office-Caltech10
+    SURF, Amazon -> Webcam), offline.
+    """
+    _show_warnings()
+    hyper = _parse_params(params)
+    get_registry().get(name)  # unknown or broken method: fail before reading data
+    if bool(sources) != bool(target):
+        raise InputError("give both --source and --target, or neither (bundled task)")
+    if sources:
+        task = _task_from_files(sources, target, keys.split(",") if keys else None)
+    else:
+        from .data import bundled_task
+
+        task = bundled_task()
+    from .evaluate import run
+
+    try:
+        result = run(name, task, hyper, target_labels=target_labels, seed=seed)
+    except (InputError, BrokenMethodError):
+        raise
+    except Exception as exc:
+        raise _Failure(f"method {name!r} failed: {type(exc).__name__}: {exc}") from exc
+    pred = result.pop("predictions")
+    if predictions:
+        with open(predictions, "w") as f:
+            f.writelines(f"{p}\n" for p in pred)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    _print_run(result, task)
+
+
+def _fmt(acc):
+    return "   n/a" if acc is None else f"{100 * acc:6.2f}%"
+
+
+def _print_run(r, task):
+    n_src = len(task.sources)
+    click.echo(f"{r['method']} on {r['task']}")
+    src = f"{r['n_source']} samples" + (f" in {n_src} domains" if n_src > 1 else "")
+    click.echo(f"  source {src}; target {r['n_target']} samples; {r['n_features']} features")
+    if r["n_target_labelled"]:
+        click.echo(f"  {r['n_target_labelled']} target labels revealed (seed {r['seed']}); "
+                   f"accuracy on the other {r['n_evaluated']}")
+    if r["accuracy"] is None:
+        click.echo("  the target has no labels: accuracy cannot be measured")
+    else:
+        click.echo(f"  accuracy              {_fmt(r['accuracy'])}")
+        click.echo(f"  baseline              {_fmt(r['baseline_accuracy'])}   "
+                   f"({r['baseline']} on the source alone)")
+        if r["baseline_source_target_accuracy"] is not None:
+            click.echo(f"  baseline + target     {_fmt(r['baseline_source_target_accuracy'])}"
+                       f"   ({r['baseline']} on source + revealed target)")
+        gain = r["accuracy"] - r["baseline_accuracy"]
+        verdict = "transfer helps" if gain > 0 else "no gain over the baseline"
+        click.echo(f"  gain                  {100 * gain:+6.2f} points ({verdict})")
+    click.echo(f"  fit time              {r['fit_seconds']:.2f} s; peak memory "
+               f"{r['peak_rss_mib']:.0f} MiB")
+
+
+def main(argv=None):
+    """Console entry point: click errors become one ``Error:`` line too."""
+    try:
+        rv = cli.main(args=argv, prog_name="tltk", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see 'tltk {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Error: aborted", err=True)
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,160 @@
+"""One method on one task: accuracy beside the no-transfer baseline.
+
+The baseline is the method's own final classifier
+(:meth:`TransferMethod.baseline_estimator`) trained on the source alone, on the
+same input, so the reported gain is what the transfer adds and nothing else.
+When target labels are revealed to the method (``target_labels=N``), the
+classifier trained on source plus those labelled target samples is reported
+too, and every accuracy is measured on the target samples that stayed hidden.
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import time
+import warnings
+
+from .errors import InputError
+from .registry import get_registry
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def reveal_target_labels(y, n, seed):
+    """Indices of ``n`` target samples, stratified by class, chosen by ``seed``."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y)
+    if n >= y.shape[0]:
+        raise InputError(f"--target-labels {n} must be smaller than the target "
+                         f"({y.shape[0]} samples)")
+    classes, counts = np.unique(y, return_counts=True)
+    idx = np.arange(y.shape[0])
+    if n < classes.size or counts.min() < 2:
+        rng = np.random.RandomState(seed)
+        return np.sort(rng.choice(idx, size=n, replace=False))
+    chosen, _ = train_test_split(idx, train_size=n, stratify=y, random_state=seed)
+    return np.sort(chosen)
+
+
+def _stack(Xs):
+    import numpy as np
+    import scipy.sparse as sp
+
+    if len(Xs) == 1:
+        return Xs[0]
+    if any(sp.issparse(X) for X in Xs):
+        return sp.vstack([sp.csr_matrix(X) for X in Xs], format="csr")
+    return np.vstack(Xs)
+
+
+def _peak_rss_mib():
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def run(name, task, params=None, target_labels=None, seed=0):
+    """Fit method ``name`` on ``task`` and measure it. Returns a JSON-ready dict.
+
+    ``target_labels``: number of target labels revealed to the method; None
+    means 0 for unsupervised methods and 3 per class for methods that need
+    labelled target samples.
+    """
+    import numpy as np
+
+    from .registry import load
+
+    entry = get_registry().get(name)
+    info = entry.info
+    params = dict(params or {})
+    cls = entry.load_class()
+    if "random_state" in cls._get_param_names() and "random_state" not in params:
+        params["random_state"] = seed
+    est = load(name, **params)
+
+    Xs = [d.X for d in task.sources]
+    ys = [np.asarray(d.y) for d in task.sources]
+    Xt, yt = task.target.X, task.target.y
+    labelled = yt is not None
+    n_t = Xt.shape[0]
+    if target_labels is None:
+        target_labels = 0
+        if info.needs_target_labels:
+            if not labelled:
+                raise InputError(f"method {name!r} needs labelled target samples, and the "
+                                 "target file has no labels")
+            target_labels = 3 * np.unique(yt).size
+    if target_labels and not labelled:
+        raise InputError("--target-labels needs a target file with labels")
+    revealed = (reveal_target_labels(yt, target_labels, seed) if target_labels
+                else np.array([], dtype=np.intp))
+    hidden = np.setdiff1d(np.arange(n_t), revealed)
+
+    yt_fit = None
+    if revealed.size:
+        yt_arr = np.asarray(yt)
+        yt_fit = np.empty(n_t, dtype=object)
+        yt_fit[revealed] = yt_arr[revealed]
+        yt_fit[hidden] = None
+
+    sources = Xs if (info.multi_source and len(Xs) > 1) else _stack(Xs)
+    source_labels = ys if (info.multi_source and len(ys) > 1) else np.concatenate(ys)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        t0 = time.perf_counter()
+        est.fit(sources, source_labels, Xt, yt_fit)
+        fit_seconds = time.perf_counter() - t0
+    pred = est.predict(Xt[hidden] if revealed.size else Xt)
+
+    result = {
+        "method": name,
+        "task": task.name,
+        "accuracy": None,
+        "baseline_accuracy": None,
+        "fit_seconds": round(fit_seconds, 4),
+        "params": _jsonable(est.get_params(deep=False)),
+        "n_source": int(sum(X.shape[0] for X in Xs)),
+        "n_target": int(n_t),
+        "n_features": int(Xt.shape[1]),
+        "n_target_labelled": int(revealed.size),
+        "n_evaluated": int(hidden.size),
+        "seed": seed,
+        "baseline": None,
+        "baseline_source_target_accuracy": None,
+        "peak_rss_mib": None,
+        "distribution": entry.distribution,
+        "version": entry.version,
+    }
+    if labelled:
+        y_eval = np.asarray(yt)[hidden]
+        result["accuracy"] = float(np.mean(pred == y_eval))
+        Xs_all, ys_all = _stack(Xs), np.concatenate(ys)
+        base = est.baseline_estimator()
+        result["baseline"] = type(base).__name__
+        base.fit(Xs_all, ys_all)
+        result["baseline_accuracy"] = float(np.mean(base.predict(Xt[hidden]) == y_eval))
+        if revealed.size:
+            both = est.baseline_estimator()
+            both.fit(_stack([Xs_all, Xt[revealed]]),
+                     np.concatenate([ys_all, np.asarray(yt)[revealed]]))
+            result["baseline_source_target_accuracy"] = float(
+                np.mean(both.predict(Xt[hidden]) == y_eval))
+    result["predictions"] = pred
+    result["peak_rss_mib"] = round(_peak_rss_mib(), 1)
+    return result
