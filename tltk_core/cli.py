@@ -29,27 +29,36 @@ def _error(message, code, debug, exc=None):
     sys.exit(code)
 
 
+_DEBUG = {"on": False}
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
-        debug = "--debug" in sys.argv[1:]
+        _DEBUG["on"] = False
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except InputError as exc:
-            _error(str(exc), 2, debug, exc)
+            _error(str(exc), 2, _DEBUG["on"], exc)
         except BrokenMethodError as exc:
-            _error(str(exc), 1, debug, exc)
+            _error(str(exc), 1, _DEBUG["on"], exc)
         except _Failure as exc:
-            _error(str(exc), 1, debug, exc.__cause__ or exc)
+            _error(str(exc), 1, _DEBUG["on"], exc.__cause__ or exc)
         except KeyboardInterrupt:
-            _error("interrupted", 130, debug)
+            _error("interrupted", 130, _DEBUG["on"])
         except Exception as exc:  # a bug: still one line unless --debug
-            _error(f"{type(exc).__name__}: {exc}", 1, debug, exc)
+            _error(f"{type(exc).__name__}: {exc}", 1, _DEBUG["on"], exc)
+
+
+def _set_debug(ctx, param, value):
+    if value:
+        _DEBUG["on"] = True
 
 
 def _debug_option(f):
-    return click.option("--debug", is_flag=True, help="Show the traceback of an error.")(f)
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_debug, help="Show the traceback of an error.")(f)
 
 
 def _show_warnings():
@@ -77,7 +86,7 @@ def cli():
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
-def list_cmd(as_json, debug):
+def list_cmd(as_json):
     """Every installed method: family, settings, plugin, status."""
     entries = get_registry().entries()
     if as_json:
@@ -111,7 +120,7 @@ def _default_repr(value):
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
-def info_cmd(name, as_json, debug):
+def info_cmd(name, as_json):
     """Summary, hyperparameters with defaults, and reference of method NAME."""
     import inspect
 
@@ -170,7 +179,11 @@ def _task_from_files(sources, target, keys):
     from .data import Domain, Task
     from .io import load_files
 
+    from .validation import check_array
+
     loaded = load_files(list(sources) + [target], keys=keys)
+    for (X, _), path in zip(loaded, list(sources) + [target]):
+        check_array(X, str(path))  # NaN, infinities, non-numbers: name the file
     for (X, y), path in zip(loaded[:-1], sources):
         if y is None:
             raise InputError(f"{path}: a source file needs labels")
@@ -199,7 +212,7 @@ def _task_from_files(sources, target, keys):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
 def run_cmd(name, sources, target, keys, target_labels, params, seed, predictions,
-            as_json, debug):
+            as_json):
     """Fit method NAME and report target accuracy beside the no-transfer baseline.
 
     Without --source/--target it runs on the bundled task (Office-Caltech10

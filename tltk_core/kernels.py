@@ -19,10 +19,10 @@ def resolve_gamma(X, gamma):
     """``gamma`` or, when None, scikit-learn's 'scale' rule 1 / (d * Var(X))."""
     if gamma is not None:
         return float(gamma)
-    if sp.issparse(X):
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        var = float(np.asarray(X.multiply(X).mean(axis=0)).ravel().mean() - (mean**2).mean())
-        var = max(var, 0.0)
+    if sp.issparse(X):  # variance over all entries, as np.var(X) of the dense matrix
+        size = X.shape[0] * X.shape[1]
+        mean = X.sum() / size
+        var = max(float(X.multiply(X).sum() / size - mean**2), 0.0)
     else:
         var = float(np.var(X))
     return 1.0 / (X.shape[1] * var) if var > 0 else 1.0
