@@ -66,3 +66,19 @@ def test_top_generalized_eigh_matches_full_solution():
     assert np.allclose(w6, w_all)
     with pytest.raises(InputError, match="n_components must be between 1 and 6"):
         top_generalized_eigh(A, B, 7)
+
+
+def test_rank_one_shift_solver_matches_generalized_eigh():
+    from tltk_core.kernels import top_eigh_rank_one_shift
+
+    rng = np.random.RandomState(5)
+    X = rng.rand(40, 40)
+    A = X @ X.T
+    q = rng.rand(40)
+    mu = 0.3
+    B = mu * np.eye(40) + np.outer(q, q)
+    w_ref, V_ref = top_generalized_eigh(A, B, 3)
+    w, V = top_eigh_rank_one_shift(A.copy(), q, mu, 3)
+    assert np.allclose(w, w_ref)
+    assert np.allclose(np.abs(V), np.abs(V_ref), atol=1e-8)
+    assert np.allclose(V.T @ B @ V, np.eye(3), atol=1e-8)
