@@ -62,10 +62,16 @@ def _debug_option(f):
 
 
 def _show_warnings():
+    """Warnings as one 'Warning:' line each, every distinct message only once."""
     import warnings
 
+    seen = set()
+
     def show(message, category, filename, lineno, file=None, line=None):
-        click.echo(f"Warning: {message}", err=True)
+        text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+        if text not in seen:
+            seen.add(text)
+            click.echo(f"Warning: {text}", err=True)
 
     warnings.showwarning = show
 
