@@ -218,3 +218,19 @@ def test_console_usage_errors_are_one_line(tmp_path):
         assert r.returncode == 2
         assert r.stderr.strip().startswith("Error: ") and match in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_each_distinct_warning_is_shown_once(capsys, monkeypatch):
+    import warnings
+
+    from tltk_core.cli import _show_warnings
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    _show_warnings()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for _ in range(5):
+            warnings.warn("solver failed to converge")
+        warnings.warn("another thing")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["Warning: solver failed to converge", "Warning: another thing"]
