@@ -205,3 +205,14 @@ def test_check_fit_input_encodes_codes_in_sorted_class_order():
     d = check_fit_input(X, ["b", "a", "b", "c"], X)
     assert list(d.classes) == ["a", "b", "c"]
     assert list(d.ys) == [1, 0, 1, 2]
+
+
+def test_estimator_that_is_not_a_classifier_is_an_input_error(data):
+    Xs, ys, Xt, yt = data
+
+    class WithEstimator(Recorder):
+        def __init__(self, estimator=None):
+            self.estimator = estimator
+
+    with pytest.raises(InputError, match="estimator must be a scikit-learn classifier"):
+        WithEstimator(estimator="svm").fit(Xs, ys, Xt)

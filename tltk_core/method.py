@@ -48,6 +48,7 @@ class TransferMethod(BaseEstimator):
         methods given lists pool them (with a warning).
         """
         info = self._info()
+        self._check_estimator()
         self._check_params()
         data = check_fit_input(
             Xs, ys, Xt, yt, sparse_ok=info.sparse, multi_source=info.multi_source,
@@ -105,6 +106,13 @@ class TransferMethod(BaseEstimator):
 
     def _check_params(self):
         """Validate hyperparameters; raise InputError naming the bad one."""
+
+    def _check_estimator(self):
+        est = getattr(self, "estimator", None)
+        if est is not None and not (hasattr(est, "fit") and hasattr(est, "predict")
+                                    and hasattr(est, "get_params")):
+            raise InputError(f"estimator must be a scikit-learn classifier (with fit, "
+                             f"predict and get_params) or None; got {est!r}")
 
     def _check_X(self, X, name="X"):
         check_is_fitted(self, "classes_")

@@ -3,7 +3,7 @@
 Importing this package is cheap: the estimator class (and scikit-learn,
 scipy) is loaded only when it is used, so that ``tltk list`` stays fast.
 """
-from tltk_core import MethodInfo, hookimpl
+from tltk_core import MethodInfo, hookimpl, lazy_exports
 
 __version__ = "0.1.0"
 
@@ -33,13 +33,4 @@ def tltk_register_methods(register):
     register(INFO, "tltk_tca._tca:TCA")
 
 
-def __getattr__(name):
-    if name == "TCA":
-        from ._tca import TCA
-
-        return TCA
-    raise AttributeError(f"module 'tltk_tca' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | {"TCA"})
+__getattr__, __dir__ = lazy_exports(__name__, {"TCA": "tltk_tca._tca:TCA"})

@@ -163,10 +163,6 @@ class TCA(TransferMethod):
             raise InputError(f"solver='primal' needs kernel='linear' (the primal form "
                              f"works in feature space); got kernel={self.kernel!r}. "
                              "Use solver='dual' or 'auto'.")
-        est = self.estimator
-        if est is not None and not (hasattr(est, "fit") and hasattr(est, "predict")):
-            raise InputError(f"estimator must be a scikit-learn classifier with fit and "
-                             f"predict, or None; got {est!r}")
 
     # -- fitting ----------------------------------------------------------
     def _fit(self, Xs, ys, Xt, yt):

@@ -3,7 +3,7 @@
 Importing this package is cheap: the estimator class (and scikit-learn) is
 loaded only when it is used, so that ``tltk list`` stays fast.
 """
-from tltk_core import MethodInfo, hookimpl
+from tltk_core import MethodInfo, hookimpl, lazy_exports
 
 __version__ = "0.1.0"
 
@@ -32,13 +32,4 @@ def tltk_register_methods(register):
     register(INFO, "tltk_tradaboost._tradaboost:TrAdaBoost")
 
 
-def __getattr__(name):
-    if name == "TrAdaBoost":
-        from ._tradaboost import TrAdaBoost
-
-        return TrAdaBoost
-    raise AttributeError(f"module 'tltk_tradaboost' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | {"TrAdaBoost"})
+__getattr__, __dir__ = lazy_exports(__name__, {"TrAdaBoost": "tltk_tradaboost._tradaboost:TrAdaBoost"})

@@ -146,13 +146,7 @@ class TrAdaBoost(TransferMethod):
 
     def _check_params(self):
         check_param(self.n_estimators, "n_estimators", kind=int, low=1)
-        try:
-            est = self._make_estimator()
-        except TypeError:
-            est = self.estimator
-        if not (hasattr(est, "fit") and hasattr(est, "predict") and hasattr(est, "get_params")):
-            raise InputError(f"estimator must be a classifier with fit and predict; "
-                             f"got {est!r}")
+        est = self._make_estimator()
         if not has_fit_parameter(est, "sample_weight"):
             raise InputError(f"estimator {type(est).__name__} does not accept sample_weight "
                              "in fit; TrAdaBoost needs a weak learner that does")
