@@ -82,3 +82,12 @@ def test_rank_one_shift_solver_matches_generalized_eigh():
     assert np.allclose(w, w_ref)
     assert np.allclose(np.abs(V), np.abs(V_ref), atol=1e-8)
     assert np.allclose(V.T @ B @ V, np.eye(3), atol=1e-8)
+
+
+def test_unit_components_and_sign_flips():
+    from tltk_core.kernels import sign_flips, unit_components
+
+    w, V = unit_components([4.0, 1e-20], np.array([[3.0, 1.0], [4.0, 1.0]]), rtol=1e-12)
+    assert np.allclose(V[:, 0], [0.6, 0.8]) and np.allclose(V[:, 1], 0) and w[1] == 0
+    Z = np.array([[1.0, -3.0], [-2.0, 1.0]])
+    assert np.array_equal(sign_flips(Z), [-1.0, -1.0])

@@ -65,9 +65,9 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, check_param
-from tltk_core.kernels import (KERNELS, kernel_matrix, mmd_vector, resolve_gamma,
-                               small_eigh_threads, top_eigh_rank_one_shift,
-                               top_generalized_eigh)
+from tltk_core.kernels import (KERNELS, eig_rtol, kernel_matrix, mmd_vector, resolve_gamma,
+                               sign_flips, small_eigh_threads, top_eigh_rank_one_shift,
+                               top_generalized_eigh, unit_components)
 
 from . import INFO
 
@@ -198,7 +198,7 @@ class TCA(TransferMethod):
             del K
             if linear:
                 A = np.asarray(X.T @ W)
-        signs = _sign_flips(Z)
+        signs = sign_flips(Z)
         Z *= signs
         if linear:
             self.components_ = A * signs
@@ -240,7 +240,7 @@ def _tca_dual(K, e, mu, k):
         B.flat[:: n + 1] += mu
         with small_eigh_threads(n):
             w, W = top_generalized_eigh(A, B, k)
-    return _finish(w, W, rtol=_rtol(n, n))
+    return unit_components(w, W, rtol=eig_rtol(n, n))
 
 
 def _tca_primal(X, e, mu, k):
@@ -252,7 +252,7 @@ def _tca_primal(X, e, mu, k):
     v = np.asarray(X.T @ e).ravel()       # X^T e: X^T M X = v v^T, never n x n
     with small_eigh_threads(d):
         lam, V = scipy.linalg.eigh(G, driver="evd")  # X^T X = V S^2 V^T
-    keep = lam > lam[-1] * _rtol(n, d) if lam[-1] > 0 else np.zeros(d, dtype=bool)
+    keep = lam > lam[-1] * eig_rtol(n, d) if lam[-1] > 0 else np.zeros(d, dtype=bool)
     lam, V = lam[keep], V[:, keep]
     r = lam.size
     w_all = np.zeros(k)
@@ -267,38 +267,10 @@ def _tca_primal(X, e, mu, k):
     Br.flat[:: r + 1] += mu
     with small_eigh_threads(r):
         w, Y = top_generalized_eigh(Ar, Br, min(k, r))
-    w, Y = _finish(w, Y, rtol=_rtol(n, d))
+    w, Y = unit_components(w, Y, rtol=eig_rtol(n, d))
     w_all[: w.size] = w
     A[:, : w.size] = V @ (s[:, None] * Y)        # A = V S Y: X A = T Y
     return w_all, A
 
 
 LANCZOS_MIN_N = 1000   # dual problems this big, with k <= n/10, use Lanczos
-
-
-def _rtol(n, d):
-    return 1e3 * max(n, d) * np.finfo(np.float64).eps
-
-
-def _finish(w, V, rtol):
-    """Unit-norm columns; columns of numerically-zero eigenvalues set to zero."""
-    w = np.array(w, dtype=np.float64)
-    V = np.array(V, dtype=np.float64)
-    top = w[0] if w.size else 0.0
-    dead = w <= top * rtol if top > 0 else np.ones(w.shape, dtype=bool)
-    norms = np.linalg.norm(V, axis=0)
-    norms[norms == 0] = 1.0
-    V /= norms
-    V[:, dead] = 0.0
-    w[dead] = 0.0
-    return w, V
-
-
-def _sign_flips(Z):
-    """+1/-1 per column so that the largest-magnitude entry is positive."""
-    if Z.shape[0] == 0:
-        return np.ones(Z.shape[1])
-    idx = np.argmax(np.abs(Z), axis=0)
-    signs = np.sign(Z[idx, np.arange(Z.shape[1])])
-    signs[signs == 0] = 1.0
-    return signs
