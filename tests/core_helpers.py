@@ -84,3 +84,74 @@ def run_tltk(args, pythonpath=None, env=None, cwd=None):
     return subprocess.run([sys.executable, "-c", "from tltk_core.cli import main; main()",
                            *args], capture_output=True, text=True, env=full_env, cwd=cwd,
                           timeout=600)
+
+
+FAKE_DATASET_PLUGIN = '''
+from tltk_core import DataFile, DatasetInfo, Protocol, Reference, hookimpl
+
+INFO = DatasetInfo(
+    name="{name}",
+    summary="two tiny CSV domains",
+    domains=("a", "b"),
+    aliases={{"first": "a"}},
+    sizes={{"a": 80, "b": 60}},
+    tasks=("a:b", "b:a"),
+    n_features=8,
+    loader="{pkg}_load:load",
+    files=(DataFile("{name}/a.csv", {sha_a!r}, {url_a!r}), DataFile("{name}/b.csv", {sha_b!r})),
+    source="written by the test",
+    fetch_hint="the test writes them",
+    protocol=Protocol(
+        preprocessing="none", classifier="1-NN", make_classifier="{pkg}_load:one_nn",
+        method_params={{"centre": {{"shrink": 0.5, "no_such_param": 1}}}},
+        references=(Reference("centre", "a:b", 61.5, "Fake et al., 2020"),),
+        source="Fake et al., 2020"),
+)
+
+
+@hookimpl
+def tltk_register_datasets(register):
+    register(INFO)
+'''
+
+FAKE_DATASET_LOADER = '''
+from tltk_core.data import Domain, Task
+from tltk_core.io import read_csv
+
+
+def one_nn():
+    from sklearn.neighbors import KNeighborsClassifier
+    return KNeighborsClassifier(n_neighbors=1)
+
+
+def load(info, task, sources, target, root):
+    doms = [Domain(*read_csv(root / info.name / f"{{d}}.csv"), d) for d in sources + [target]]
+    return Task(name="", sources=doms[:-1], target=doms[-1])
+'''
+
+
+def fake_dataset_dist(root, name="toy", dist="tltk-toydata", pkg="tltk_toydata",
+                      sha_a=None, sha_b=None, url_a=None):
+    return write_dist(root, dist, {
+        f"{pkg}.py": FAKE_DATASET_PLUGIN.format(name=name, pkg=pkg, sha_a=sha_a, sha_b=sha_b,
+                                                url_a=url_a),
+        f"{pkg}_load.py": FAKE_DATASET_LOADER.format(),
+    }, {name: pkg})
+
+
+def write_toy_csvs(folder):
+    """The two domains of the fake dataset, as CSV files; returns their SHA-256."""
+    import hashlib
+
+    import numpy as np
+
+    from tltk_core.testing import make_domains
+
+    Xs, ys, Xt, yt = make_domains(n_features=8)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fn, X, y in (("a.csv", Xs, ys), ("b.csv", Xt, yt)):
+        np.savetxt(folder / fn, np.column_stack([X, y]), delimiter=",", fmt="%g")
+        out.append(hashlib.sha256((folder / fn).read_bytes()).hexdigest())
+    return out

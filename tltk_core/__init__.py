@@ -1,4 +1,4 @@
-"""tltk: transfer-learning methods behind one interface, as plugins.
+"""tltk: transfer-learning methods and benchmark datasets, as plugins.
 
 Light names (metadata, plugin hooks, discovery) import nothing heavy;
 ``TransferMethod`` and the other estimator-side names load scikit-learn on
@@ -7,7 +7,8 @@ first use, so that listing methods stays fast.
 from .errors import BrokenMethodError, InputError, UnknownMethodError
 from .hookspecs import hookimpl, hookspec
 from .info import FAMILIES, SETTINGS, MethodInfo
-from .registry import get_method, load, methods
+from .data.benchmarks import DataFile, DatasetInfo, Protocol, Reference, fetch, load_task
+from .registry import datasets, get_method, load, methods
 
 __version__ = "0.1.0"
 
@@ -24,7 +25,8 @@ _LAZY = {
 __all__ = [
     "FAMILIES", "SETTINGS", "MethodInfo", "hookimpl", "hookspec", "methods", "load",
     "get_method", "InputError", "UnknownMethodError", "BrokenMethodError", "lazy_exports",
-    "__version__", *_LAZY,
+    "__version__", "datasets", "load_task", "fetch", "DatasetInfo", "Protocol", "Reference",
+    "DataFile", *_LAZY,
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -1,4 +1,5 @@
-"""The ``tltk`` command: list, info and run transfer-learning methods.
+"""The ``tltk`` command: list, info and run transfer-learning methods; list,
+describe and fetch benchmark datasets.
 
 Exit status: 0 on success, 2 for bad usage or bad input (unknown method or
 hyperparameter, unreadable file, invalid data), 1 when a method itself fails.
@@ -85,6 +86,9 @@ def cli():
       tltk list                 the installed methods
       tltk info tca             a method's hyperparameters and reference
       tltk run tca              run it on the bundled task (offline)
+      tltk datasets             the benchmark datasets and whether their files are here
+      tltk run tca --dataset office-caltech-surf --task C:A
+                                a benchmark task under its paper's protocol
     """
 
 
@@ -127,10 +131,21 @@ def _default_repr(value):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
 def info_cmd(name, as_json):
-    """Summary, hyperparameters with defaults, and reference of method NAME."""
+    """Method NAME (hyperparameters, reference) or dataset NAME (tasks, protocol)."""
     import inspect
 
-    entry = get_registry().get(name)
+    from .errors import UnknownMethodError
+
+    reg = get_registry()
+    try:
+        entry = reg.get(name)
+    except UnknownMethodError:
+        if any(d.name == name for d in reg.dataset_entries()):
+            return _dataset_info(reg.get_dataset(name), as_json)
+        methods_known = ", ".join(sorted(reg._by_name)) or "none installed"
+        datasets_known = ", ".join(sorted(reg._datasets_by_name)) or "none installed"
+        raise InputError(f"unknown method or dataset {name!r} (methods: {methods_known}; "
+                         f"datasets: {datasets_known})") from None
     cls = entry.load_class()
     info = entry.info
     sig = inspect.signature(cls.__init__)
@@ -205,6 +220,12 @@ def _task_from_files(sources, target, keys):
 @click.option("--target", type=click.Path(), help="Target file (labels optional).")
 @click.option("--keys", default=None, metavar="FEATURES,LABELS",
               help="Variable names in .mat files.")
+@click.option("--dataset", default=None, metavar="D",
+              help="A benchmark dataset (see 'tltk datasets'); run under its protocol.")
+@click.option("--task", "task_spec", default=None, metavar="S:T",
+              help="Task of --dataset: S:T, A+B+C:T, or a named task.")
+@click.option("--data-option", "data_options", multiple=True, metavar="KEY=VALUE",
+              help="Option of the dataset's loader (e.g. synthetic: n_samples=5000).")
 @click.option("--target-labels", type=click.IntRange(min=0), default=None, metavar="N",
               help="Reveal N stratified target labels to the method; accuracy is "
                    "measured on the rest. Default 0, or 3 per class for methods "
@@ -217,19 +238,34 @@ def _task_from_files(sources, target, keys):
               help="Write the predicted target labels to this file, one per line.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
-def run_cmd(name, sources, target, keys, target_labels, params, seed, predictions,
-            as_json):
+def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, target_labels,
+            params, seed, predictions, as_json):
     """Fit method NAME and report target accuracy beside the no-transfer baseline.
 
-    Without --source/--target it runs on the bundled task (Office-Caltech10
-    SURF, Amazon -> Webcam), offline.
+    Without --source/--target or --dataset it runs on the bundled task
+    (Office-Caltech10 SURF, Amazon -> Webcam), offline. With --dataset D
+    --task S:T it runs under the dataset's protocol (preprocessing, final
+    classifier, fixed hyperparameters; -p overrides) and shows the published
+    number for the method and task when there is one.
     """
     _show_warnings()
     hyper = _parse_params(params)
     get_registry().get(name)  # unknown or broken method: fail before reading data
     if bool(sources) != bool(target):
         raise InputError("give both --source and --target, or neither (bundled task)")
-    if sources:
+    if dataset and sources:
+        raise InputError("give --dataset or --source/--target, not both")
+    if (task_spec or data_options) and not dataset:
+        raise InputError("--task and --data-option need --dataset")
+    if dataset:
+        from .data.benchmarks import load_task
+
+        info = get_registry().get_dataset(dataset).info
+        if not task_spec:
+            raise InputError(f"--dataset {dataset} needs --task (one of: "
+                             f"{', '.join(info.tasks)})")
+        task = load_task(dataset, task_spec, **_parse_params(data_options))
+    elif sources:
         task = _task_from_files(sources, target, keys.split(",") if keys else None)
     else:
         from .data import bundled_task
@@ -260,8 +296,15 @@ def _fmt(acc):
 def _print_run(r, task):
     n_src = len(task.sources)
     click.echo(f"{r['method']} on {r['task']}")
+    protocol = getattr(task, "protocol", None)
+    if protocol is not None:
+        click.echo(f"  protocol: {protocol.preprocessing}; final classifier {protocol.classifier}"
+                   + (f" ({protocol.source})" if protocol.source else ""))
     src = f"{r['n_source']} samples" + (f" in {n_src} domains" if n_src > 1 else "")
     click.echo(f"  source {src}; target {r['n_target']} samples; {r['n_features']} features")
+    if getattr(task, "evaluation", None) is not None:
+        click.echo(f"  adapted to the target's {r['n_target']} samples without their labels; "
+                   f"accuracy on its {r['n_evaluated']} test samples")
     if r["n_target_labelled"]:
         click.echo(f"  {r['n_target_labelled']} target labels revealed (seed {r['seed']}); "
                    f"accuracy on the other {r['n_evaluated']}")
@@ -277,8 +320,124 @@ def _print_run(r, task):
         gain = r["accuracy"] - r["baseline_accuracy"]
         verdict = "transfer helps" if gain > 0 else "no gain over the baseline"
         click.echo(f"  gain                  {100 * gain:+6.2f} points ({verdict})")
+    if r.get("published_accuracy") is not None:
+        click.echo(f"  published             {_fmt(r['published_accuracy'])}   "
+                   f"({r['published_source']})")
+    elif protocol is not None:
+        click.echo("  published                n/a   (no published number for this method "
+                   "and task)")
     click.echo(f"  fit time              {r['fit_seconds']:.2f} s; peak memory "
                f"{r['peak_rss_mib']:.0f} MiB")
+
+
+# -- datasets ----------------------------------------------------------------
+def _size(n):
+    return "-" if n is None else (f"{n / 1000:.1f}k" if n >= 10000 else str(n))
+
+
+@cli.command("datasets")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_debug_option
+def datasets_cmd(as_json):
+    """The benchmark datasets: tasks, sizes, features, files present, source."""
+    from .data import data_home
+
+    root = data_home()
+    entries = get_registry().dataset_entries()
+    if as_json:
+        click.echo(json.dumps({"data_home": str(root),
+                               "datasets": [e.as_dict(root) for e in entries]}, indent=2))
+        return
+    if not entries:
+        click.echo("No datasets installed. Install the dataset plugin: "
+                   "pip install ./plugins/tltk-datasets")
+        return
+    rows = [("NAME", "TASKS", "SAMPLES", "FEATURES", "PRESENT", "SOURCE")]
+    for e in entries:
+        if e.info is None:
+            rows.append((e.name, "-", "-", "-", "-", f"broken: {e.error}"))
+            continue
+        i = e.info
+        rows.append((e.name, str(len(i.tasks)), _size(i.total_samples()),
+                     "-" if i.n_features is None else str(i.n_features),
+                     ("yes" if i.files else "no files") if i.present(root) else "no",
+                     i.source))
+    widths = [max(len(r[k]) for r in rows) for k in range(5)]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
+    click.echo(f"\nData directory: {root}  (set TLTK_DATA to change it)")
+
+
+def _dataset_info(entry, as_json):
+    from .data import data_home
+
+    info, root = entry.info, data_home()
+    if as_json:
+        out = info.as_dict(root)
+        out.update({"distribution": entry.distribution, "version": entry.version,
+                    "data_home": str(root)})
+        click.echo(json.dumps(out, indent=2))
+        return
+    p = info.protocol
+    click.echo(f"{info.name} — {info.summary}")
+    click.echo(f"  plugin:     {entry.distribution} {entry.version}")
+    doms = ", ".join(f"{d} ({info.sizes[d]})" if d in info.sizes else d for d in info.domains)
+    click.echo(f"  domains:    {doms}")
+    if info.aliases:
+        click.echo("  aliases:    " + ", ".join(f"{a}={d}" for a, d in info.aliases.items()))
+    click.echo(f"  features:   {info.n_features if info.n_features is not None else 'varies'}")
+    click.echo(f"  tasks ({len(info.tasks)}): {' '.join(info.tasks)}")
+    if info.options:
+        click.echo("  options:    " + ", ".join(f"{k}={v!r}" for k, v in info.options.items()))
+    click.echo(f"  source:     {info.source}")
+    click.echo(f"  licence:    {info.licence}")
+    click.echo("\nProtocol" + (f" ({p.source})" if p.source else "") + ":")
+    click.echo(f"  preprocessing:    {p.preprocessing}")
+    click.echo(f"  final classifier: {p.classifier}")
+    click.echo(f"  metric:           {p.metric}")
+    click.echo(f"  evaluated on:     {p.evaluation}")
+    for m, params in p.method_params.items():
+        click.echo(f"  {m} uses:" + "".join(f" {k}={v!r}" for k, v in params.items()))
+    if p.references:
+        click.echo("\nPublished accuracy (%):")
+        methods = list(dict.fromkeys(r.method for r in p.references))
+        tasks = list(dict.fromkeys(r.task for r in p.references))
+        table = {(r.method, r.task): r.accuracy for r in p.references}
+        w = max(len(m) for m in methods)
+        click.echo("  " + " " * w + "".join(f"{t:>8s}" for t in tasks) + "    mean")
+        for m in methods:
+            vals = [table.get((m, t)) for t in tasks]
+            got = [v for v in vals if v is not None]
+            click.echo("  " + m.ljust(w) + "".join(
+                f"{v:8.1f}" if v is not None else "       -" for v in vals)
+                + f"{sum(got) / len(got):8.1f}")
+        for src in dict.fromkeys(r.source for r in p.references):
+            click.echo(f"  source: {src}")
+    if info.files:
+        click.echo(f"\nFiles (under {root}):")
+        for f, path in info.file_paths(root):
+            state = "present" if path.is_file() else "missing"
+            click.echo(f"  {f.path}  [{state}]" + (f"  {f.url}" if f.url else ""))
+        if not any(f.url for f in info.files) and info.fetch_hint:
+            click.echo(f"  no fetcher: {info.fetch_hint}")
+    if info.citation:
+        click.echo("\nReference:\n" + info.citation)
+
+
+@cli.command("fetch")
+@click.argument("dataset")
+@click.option("--force", is_flag=True, help="Download again even if the files are present.")
+@_debug_option
+def fetch_cmd(dataset, force):
+    """Download DATASET's files from its public source into the data directory.
+
+    Each file is checked against the SHA-256 written in the dataset's code
+    before it is stored; a file already present is verified, not downloaded.
+    """
+    from .data.benchmarks import fetch
+
+    for path in fetch(dataset, force=force):
+        click.echo(f"ok  {path}")
 
 
 def main(argv=None):

@@ -6,6 +6,12 @@ same input, so the reported gain is what the transfer adds and nothing else.
 When target labels are revealed to the method (``target_labels=N``), the
 classifier trained on source plus those labelled target samples is reported
 too, and every accuracy is measured on the target samples that stayed hidden.
+
+A benchmark task (:func:`tltk_core.load_task`) carries its protocol: the
+method gets the protocol's hyperparameters and final classifier (``params``
+given here override them), the published number for the method and task is
+reported beside tltk's, and when the task has a separate ``evaluation``
+domain the method adapts to the target and is scored on that domain.
 """
 from __future__ import annotations
 
@@ -84,6 +90,9 @@ def run(name, task, params=None, target_labels=None, seed=0):
     info = entry.info
     params = dict(params or {})
     cls = entry.load_class()
+    protocol = getattr(task, "protocol", None)
+    if protocol is not None:
+        params = protocol.params_for(name, cls._get_param_names(), params)
     if "random_state" in cls._get_param_names() and "random_state" not in params:
         params["random_state"] = seed
     est = load(name, **params)
@@ -120,7 +129,14 @@ def run(name, task, params=None, target_labels=None, seed=0):
         t0 = time.perf_counter()
         est.fit(sources, source_labels, Xt, yt_fit)
         fit_seconds = time.perf_counter() - t0
-    pred = est.predict(Xt[hidden] if revealed.size else Xt)
+    evaluation = getattr(task, "evaluation", None)
+    if evaluation is None:
+        X_eval = Xt[hidden] if revealed.size else Xt
+        y_eval = np.asarray(yt)[hidden] if labelled else None
+    else:
+        X_eval = evaluation.X
+        y_eval = None if evaluation.y is None else np.asarray(evaluation.y)
+    pred = est.predict(X_eval)
 
     result = {
         "method": name,
@@ -133,28 +149,34 @@ def run(name, task, params=None, target_labels=None, seed=0):
         "n_target": int(n_t),
         "n_features": int(Xt.shape[1]),
         "n_target_labelled": int(revealed.size),
-        "n_evaluated": int(hidden.size),
+        "n_evaluated": int(hidden.size if evaluation is None else X_eval.shape[0]),
         "seed": seed,
         "baseline": None,
         "baseline_source_target_accuracy": None,
         "peak_rss_mib": None,
         "distribution": entry.distribution,
         "version": entry.version,
+        "dataset": getattr(task, "dataset", None),
+        "published_accuracy": None,
+        "published_source": None,
     }
-    if labelled:
-        y_eval = np.asarray(yt)[hidden]
+    ref = None if protocol is None else protocol.reference(name, getattr(task, "task_id", None))
+    if ref is not None:
+        result["published_accuracy"] = round(ref.accuracy / 100.0, 4)
+        result["published_source"] = ref.source
+    if y_eval is not None:
         result["accuracy"] = float(np.mean(pred == y_eval))
         Xs_all, ys_all = _stack(Xs), np.concatenate(ys)
         base = est.baseline_estimator()
         result["baseline"] = type(base).__name__
         base.fit(Xs_all, ys_all)
-        result["baseline_accuracy"] = float(np.mean(base.predict(Xt[hidden]) == y_eval))
+        result["baseline_accuracy"] = float(np.mean(base.predict(X_eval) == y_eval))
         if revealed.size:
             both = est.baseline_estimator()
             both.fit(_stack([Xs_all, Xt[revealed]]),
                      np.concatenate([ys_all, np.asarray(yt)[revealed]]))
             result["baseline_source_target_accuracy"] = float(
-                np.mean(both.predict(Xt[hidden]) == y_eval))
+                np.mean(both.predict(X_eval) == y_eval))
     result["predictions"] = pred
     result["peak_rss_mib"] = round(_peak_rss_mib(), 1)
     return result

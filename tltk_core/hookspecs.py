@@ -19,3 +19,18 @@ def tltk_register_methods(register):
         def tltk_register_methods(register):
             register(INFO, "tltk_tca._tca:TCA")
     """
+
+
+@hookspec
+def tltk_register_datasets(register):
+    """Register benchmark datasets.
+
+    ``register`` takes a :class:`~tltk_core.data.DatasetInfo`: metadata only
+    (domains, tasks, files and their SHA-256, source, citation, licence,
+    protocol), with its loader as an import path ``"package.module:function"``
+    so that listing datasets imports nothing heavy::
+
+        @hookimpl
+        def tltk_register_datasets(register):
+            register(OFFICE_CALTECH_SURF)
+    """

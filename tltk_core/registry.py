@@ -1,10 +1,13 @@
-"""Discovery of method plugins through the ``tltk`` entry-point group.
+"""Discovery of method and dataset plugins through the ``tltk`` entry-point group.
 
 A plugin is a distribution that declares an entry point in group ``tltk``; the
-object it points at implements the ``tltk_register_methods(register)`` hook.
+object it points at implements the ``tltk_register_methods(register)`` hook,
+the ``tltk_register_datasets(register)`` hook, or both.
 Each plugin is loaded and asked for its methods on its own, so a plugin that
 fails to import, raises in its hook or registers a name that is already taken
-is recorded as *broken* with its error while every other method keeps working.
+is recorded as *broken* with its error while every other method (and dataset)
+keeps working. A plugin that fails to import is shown as broken both among
+the methods and among the datasets, since it cannot say which it provides.
 
 Set ``TLTK_PLUGINS`` to a comma-separated list of distribution names to load
 only those plugins (an empty value loads none).
@@ -90,14 +93,39 @@ def _check_class(cls, name):
             f"method {name!r}: its class carries info for {getattr(info, 'name', None)!r}")
 
 
+@dataclass
+class DatasetEntry:
+    """One registered dataset (or one broken dataset plugin)."""
+
+    name: str
+    info: object  # DatasetInfo, or None when broken
+    distribution: Optional[str]
+    version: Optional[str]
+    plugin: str
+    status: str = "ok"
+    error: Optional[str] = None
+
+    def as_dict(self, root=None) -> dict:
+        if self.info is None:
+            out = {"name": self.name, "tasks": [], "n_features": None, "present": False,
+                   "source": None}
+        else:
+            out = self.info.as_dict(root)
+        out.update({"distribution": self.distribution, "version": self.version,
+                    "status": self.status, "error": self.error})
+        return out
+
+
 class Registry:
-    """The methods installed in this environment."""
+    """The methods and datasets installed in this environment."""
 
     def __init__(self):
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
         self._entries: list[MethodEntry] = []
         self._by_name: dict[str, MethodEntry] = {}
+        self._datasets: list[DatasetEntry] = []
+        self._datasets_by_name: dict[str, DatasetEntry] = {}
 
     # -- discovery -------------------------------------------------------
     def load_entry_points(self, allowed=None):
@@ -124,8 +152,9 @@ class Registry:
             try:
                 plugin = ep.load()
             except Exception as exc:
-                self._add_broken(ep.name, dist, version, ep.name,
-                                 f"plugin failed to import ({ep.value}): {_describe(exc)}")
+                error = f"plugin failed to import ({ep.value}): {_describe(exc)}"
+                self._add_broken(ep.name, dist, version, ep.name, error)
+                self._add_broken_dataset(ep.name, dist, version, ep.name, error)
                 continue
             self.add_plugin(plugin, name=ep.name, distribution=dist, version=version)
         return self
@@ -150,6 +179,39 @@ class Registry:
                 continue
             for obj, target in collected:
                 self._add_method(obj, target, name, distribution, version)
+        for impl in self.pm.hook.tltk_register_datasets.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            collected = []
+            try:
+                impl.function(register=collected.append)
+            except Exception as exc:
+                self._add_broken_dataset(name, distribution, version, name,
+                                         f"tltk_register_datasets failed: {_describe(exc)}")
+                continue
+            for obj in collected:
+                self._add_dataset(obj, name, distribution, version)
+
+    def _add_dataset(self, info, plugin, distribution, version):
+        from .data.benchmarks import DatasetInfo
+
+        if not isinstance(info, DatasetInfo):
+            self._add_broken_dataset(plugin, distribution, version, plugin,
+                                     f"register() takes a DatasetInfo, got {info!r}")
+            return
+        existing = self._datasets_by_name.get(info.name)
+        if existing is not None:
+            self._add_broken_dataset(info.name, distribution, version, plugin,
+                                     f"name {info.name!r} is already registered by "
+                                     f"{existing.distribution} {existing.version}")
+            return
+        entry = DatasetEntry(info.name, info, distribution, version, plugin)
+        self._datasets.append(entry)
+        self._datasets_by_name[info.name] = entry
+
+    def _add_broken_dataset(self, name, distribution, version, plugin, error):
+        self._datasets.append(DatasetEntry(name, None, distribution, version, plugin,
+                                           status="broken", error=error))
 
     def _add_method(self, obj, target, plugin, distribution, version):
         try:
@@ -195,6 +257,20 @@ class Registry:
         raise UnknownMethodError(f"unknown method {name!r} (available: {known})")
 
 
+    def dataset_entries(self):
+        return sorted(self._datasets, key=lambda e: (e.name, e.status != "ok"))
+
+    def get_dataset(self, name) -> DatasetEntry:
+        entry = self._datasets_by_name.get(name)
+        if entry is not None:
+            return entry
+        broken = [e for e in self._datasets if e.name == name]
+        if broken:
+            raise BrokenMethodError(f"dataset {name!r} is broken: {broken[0].error}")
+        known = ", ".join(sorted(self._datasets_by_name)) or "none installed"
+        raise InputError(f"unknown dataset {name!r} (available: {known})")
+
+
 _REGISTRY: Optional[Registry] = None
 
 
@@ -212,6 +288,13 @@ def methods(refresh: bool = False) -> list:
     Imports no method class: metadata only.
     """
     return get_registry(refresh).entries()
+
+
+def datasets(refresh: bool = False) -> list:
+    """Every installed benchmark dataset (and broken dataset plugin) as
+    :class:`DatasetEntry`; ``entry.info`` is its
+    :class:`~tltk_core.data.DatasetInfo`. Metadata only: loads no data."""
+    return get_registry(refresh).dataset_entries()
 
 
 def get_method(name: str):

@@ -27,6 +27,8 @@ def data_home():
     return Path(cache) / "tltk"
 
 
+from .benchmarks import DataFile, DatasetInfo, Protocol, Reference, fetch, load_task  # noqa: E402
+
 BUNDLED_TASK = "office-caltech-surf:amazon->webcam"
 
 BUNDLED_REFERENCE = """\
@@ -61,7 +63,14 @@ class Domain:
 
 @dataclass
 class Task:
-    """One or more labelled source domains and a target domain."""
+    """One or more labelled source domains and a target domain.
+
+    ``evaluation``: where accuracy is measured when that is not the target
+    itself (the DANN protocol on Amazon reviews adapts to the target's
+    unlabelled training reviews and scores its test reviews); None means the
+    target. Benchmark tasks (:func:`load_task`) also carry their ``dataset``
+    name, the canonical ``task_id`` (``"C:A"``) and the dataset's ``protocol``.
+    """
 
     name: str
     sources: list
@@ -69,6 +78,10 @@ class Task:
     description: str = ""
     reference: str = ""
     extra: dict = field(default_factory=dict)
+    evaluation: Optional[Domain] = None
+    dataset: Optional[str] = None
+    task_id: Optional[str] = None
+    protocol: Optional[object] = None
 
     @property
     def n_features(self):

@@ -1,0 +1,221 @@
+"""The benchmark datasets: loaders on the shared files (skipped when absent),
+the protocols' published numbers, synthetic tasks, the 20 Newsgroups splitter."""
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import tltk_core
+from tltk_core.testing import data_file
+
+OFFICE_NN = {"C:A": 23.7, "C:W": 25.8, "C:D": 25.5, "A:C": 26.0, "A:W": 29.8, "A:D": 25.5,
+             "W:C": 19.9, "W:A": 23.0, "W:D": 59.2, "D:C": 26.3, "D:A": 28.5, "D:W": 63.4}
+
+
+def test_registered_metadata():
+    names = {d.name: d.info for d in tltk_core.datasets() if d.status == "ok"}
+    assert {"office-caltech-surf", "20ng-sci-talk", "amazon-reviews", "reuters",
+            "20newsgroups", "synthetic"} <= set(names)
+    assert len(names["office-caltech-surf"].tasks) == 12
+    assert len(names["20ng-sci-talk"].tasks) == 16
+    assert "crypt-guns+electronics-mideast+med-misc:space-religion" in names["20ng-sci-talk"].tasks
+    assert len(names["amazon-reviews"].tasks) == 12 and len(names["reuters"].tasks) == 3
+    refs = names["office-caltech-surf"].protocol.references
+    for method, mean in (("tca", 43.6), ("gfk", 43.0), ("jda", 46.3), ("source-only", 31.4)):
+        vals = [r.accuracy for r in refs if r.method == method]
+        assert len(vals) == 12 and round(np.mean(vals), 1) == mean
+    dann = [r.accuracy for r in names["amazon-reviews"].protocol.references
+            if r.method == "dann"]
+    assert round(np.mean(dann), 1) == 76.3
+    # every file with a URL has a checksum: no fetcher without one
+    for info in names.values():
+        assert all(f.sha256 for f in info.files if f.url)
+
+
+def test_office_nn_column_is_the_papers_for_every_task():
+    """Under the protocol, 1-NN on the source alone is Long et al.'s NN column."""
+    data_file("office-caltech-surf", "amazon_SURF_L10.mat")
+    from sklearn.neighbors import KNeighborsClassifier
+
+    got = {}
+    for task in OFFICE_NN:
+        t = tltk_core.load_task("office-caltech-surf", task)
+        assert t.n_features == 800 and len(t.sources) == 1
+        clf = t.protocol.classifier_estimator()
+        assert isinstance(clf, KNeighborsClassifier) and clf.n_neighbors == 1
+        clf.fit(t.sources[0].X, t.sources[0].y)
+        got[task] = 100 * np.mean(clf.predict(t.target.X) == t.target.y)
+    for task, paper in OFFICE_NN.items():
+        assert abs(got[task] - paper) <= 0.1, (task, got[task], paper)
+    assert round(np.mean(list(got.values())), 1) == 31.4
+
+
+def test_office_sizes_aliases_and_preprocessing():
+    data_file("office-caltech-surf", "Caltech10_SURF_L10.mat")
+    t = tltk_core.load_task("office-caltech-surf", "caltech->dslr")
+    assert t.task_id == "C:D" and t.name == "office-caltech-surf/C:D"
+    assert (t.sources[0].n_samples, t.target.n_samples) == (1123, 157)
+    np.testing.assert_allclose(t.target.X.mean(axis=0), 0, atol=1e-9)
+    raw = tltk_core.load_task("office-caltech-surf", "C:D", preprocess=False)
+    assert raw.target.X.min() >= 0 and raw.target.X.max() > 1
+
+
+def test_run_tca_on_office_reports_paper_numbers():
+    data_file("office-caltech-surf", "amazon_SURF_L10.mat")
+    if not any(m.name == "tca" and m.status == "ok" for m in tltk_core.methods()):
+        pytest.skip("tltk-tca not installed")
+    from tltk_core.evaluate import run
+
+    r = run("tca", tltk_core.load_task("office-caltech-surf", "C:A"))
+    assert round(r["baseline_accuracy"], 3) == 0.237
+    assert r["published_accuracy"] == 0.382 and "ICCV 2013" in r["published_source"]
+    assert r["params"]["n_components"] == 100 and r["dataset"] == "office-caltech-surf"
+    assert abs(r["accuracy"] - 0.382) < 0.01
+
+
+def test_20ng_sci_talk_single_and_multi_source():
+    data_file("20ng-sci-talk", "crypt-guns.svm")
+    t = tltk_core.load_task("20ng-sci-talk", "med-misc:space-religion")
+    assert t.sources[0].X.shape == (1761, 16249) and t.target.X.shape == (1612, 16249)
+    assert sp.isspmatrix_csr(t.target.X) and t.target.X.indices.dtype == np.int32
+    m = tltk_core.load_task("20ng-sci-talk", "crypt+electronics+med:space")
+    assert [d.name for d in m.sources] == ["crypt-guns", "electronics-mideast", "med-misc"]
+    assert all(d.X.shape[1] == 16249 for d in m.sources)
+    assert type(m.protocol.classifier_estimator()).__name__ == "LinearSVC"
+
+
+def test_amazon_reviews_dann_protocol():
+    data_file("amazon-reviews-5000", "books.svm")
+    t = tltk_core.load_task("amazon-reviews", "B:K")
+    assert t.task_id == "books:kitchen"
+    assert t.sources[0].X.shape == (2000, 5000) and t.target.X.shape == (2000, 5000)
+    assert t.evaluation.X.shape == (5945, 5000) and t.evaluation.name == "kitchen-test"
+    assert t.protocol.reference("dann", "books:kitchen").accuracy == 77.9
+    clf = t.protocol.classifier_estimator().fit(t.sources[0].X, t.sources[0].y)
+    acc = np.mean(clf.predict(t.evaluation.X) == t.evaluation.y)
+    assert 0.70 < acc < 0.85  # source-only under the DANN protocol (README: mean 0.765)
+
+
+def test_reuters_dai_splits():
+    data_file("reuters-dai2007", "labels.json")
+    shapes = {"orgs_vs_people": (1237, 1208, 4771), "orgs_vs_places": (1016, 1043, 4415),
+              "people_vs_places": (1077, 1077, 4562)}
+    for task, (ns, nt, d) in shapes.items():
+        t = tltk_core.load_task("reuters", task)
+        assert (t.sources[0].n_samples, t.target.n_samples, t.n_features) == (ns, nt, d)
+        assert set(np.unique(t.target.y)) == {0, 1}
+    t = tltk_core.load_task("reuters", "orgs_vs_people")
+    assert t.extra["class_names"] == {"1": "orgs", "0": "people"}
+    clf = t.protocol.classifier_estimator().fit(t.sources[0].X, t.sources[0].y)
+    assert round(np.mean(clf.predict(t.target.X) == t.target.y), 3) == pytest.approx(0.748,
+                                                                                     abs=0.005)
+
+
+def test_cli_datasets_with_the_shared_files():
+    data_file("office-caltech-surf", "amazon_SURF_L10.mat")
+    from click.testing import CliRunner
+
+    from tltk_core.cli import cli
+
+    r = CliRunner().invoke(cli, ["datasets", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {d["name"]: d for d in json.loads(r.stdout)["datasets"]}
+    for name, n in (("office-caltech-surf", 12), ("20ng-sci-talk", 16),
+                    ("amazon-reviews", 12), ("reuters", 3)):
+        assert len(rows[name]["tasks"]) == n and rows[name]["present"] is True, name
+    assert rows["synthetic"]["present"] is True
+
+
+@pytest.mark.parametrize("kind", ["covariate", "prior", "conditional", "subspace"])
+def test_synthetic_tasks_shift_and_are_reproducible(kind):
+    t = tltk_core.load_task("synthetic", kind, n_samples=300, n_features=10, seed=4)
+    assert t.sources[0].X.shape == (300, 10) and t.target.X.shape == (300, 10)
+    again = tltk_core.load_task("synthetic", kind, n_samples=300, n_features=10, seed=4)
+    np.testing.assert_array_equal(t.target.X, again.target.X)
+    other = tltk_core.load_task("synthetic", kind, n_samples=300, n_features=10, seed=5)
+    assert not np.array_equal(t.target.X, other.target.X)
+    Xs, ys, Xt, yt = t.sources[0].X, t.sources[0].y, t.target.X, t.target.y
+    if kind == "prior":
+        assert np.mean(ys == 0) == 0.5 and np.mean(yt == 0) > 0.6
+    else:  # the input distribution moves
+        assert np.linalg.norm(Xs.mean(0) - Xt.mean(0)) > 0.2 or kind == "subspace"
+    s = tltk_core.load_task("synthetic", kind, n_samples=200, sparse=True, density=0.2)
+    assert sp.isspmatrix_csr(s.target.X) and s.target.X.nnz <= 0.2 * 200 * 20 * 1.3
+    assert s.target.X.min() >= 0
+
+
+def test_synthetic_bad_option_is_an_input_error():
+    with pytest.raises(tltk_core.InputError, match="n_samples must be an integer"):
+        tltk_core.load_task("synthetic", "prior", n_samples=1)
+    with pytest.raises(tltk_core.InputError, match="takes no option size"):
+        tltk_core.load_task("synthetic", "prior", size=10)
+
+
+def _write_corpus(root, n_per_group=6):
+    """A tiny 20news-bydate.tar.gz: every newsgroup of the splits, train and test."""
+    import io
+    import tarfile
+
+    from tltk_datasets._newsgroups import SPLITS
+
+    groups = sorted({g for s in SPLITS.values() for g in s[2] + s[3]})
+    archive = root / "20newsgroups" / "20news-bydate.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for g in groups:
+            top, sub = g.split(".")[0], g.split(".")[-1]
+            for i in range(n_per_group):
+                part = "20news-bydate-train" if i % 3 else "20news-bydate-test"
+                text = (f"From: someone\nSubject: {sub}\n\n{top} {top}word {sub}stuff "
+                        f"common words here doc{i}\n").encode("latin-1")
+                info = tarfile.TarInfo(f"{part}/{g}/{1000 + i}")
+                info.size = len(text)
+                tar.addfile(info, io.BytesIO(text))
+    return archive
+
+
+def test_newsgroups_splitter_on_a_written_corpus(tmp_path, monkeypatch):
+    import hashlib
+
+    from tltk_datasets import newsgroups_splits, read_newsgroups
+    from tltk_datasets._newsgroups import SPLITS
+
+    archive = _write_corpus(tmp_path)
+    docs = read_newsgroups(archive)
+    # every newsgroup but alt.atheism, misc.forsale and soc.religion.christian
+    assert len(docs) == 17 and all(len(v) == 6 for v in docs.values())
+    assert docs["rec.autos"][0].endswith("doc1\n")  # train part first, by file number
+    for task, (first, second, src, tgt) in SPLITS.items():
+        assert not set(src) & set(tgt)
+        s, t, vocab = newsgroups_splits(docs, task, min_df=1)
+        assert s.X.shape == (6 * len(src), len(vocab)) and t.X.shape[1] == len(vocab)
+        assert set(np.unique(s.y)) == {0, 1} and set(np.unique(t.y)) == {0, 1}
+        # label 0 is the first top category in both domains
+        assert f"{first}word" in vocab and f"{second}word" in vocab
+        j = list(vocab).index(f"{first}word")
+        assert np.all((s.X[:, j].toarray().ravel() > 0) == (s.y == 0))
+        assert np.all((t.X[:, j].toarray().ravel() > 0) == (t.y == 0))
+    # deterministic: the same corpus gives the same matrices, from a folder too
+    a = newsgroups_splits(docs, "rec-vs-talk", min_df=1)[0].X
+    b = newsgroups_splits(read_newsgroups(archive), "rec-vs-talk", min_df=1)[0].X
+    assert (a != b).nnz == 0
+    # through load_task: the archive's SHA-256 is checked against the real one
+    monkeypatch.setenv("TLTK_DATA", str(tmp_path))
+    with pytest.raises(tltk_core.InputError, match="SHA-256"):
+        tltk_core.load_task("20newsgroups", "rec-vs-talk")
+    from tltk_datasets._newsgroups import load_newsgroups
+
+    info = next(d.info for d in tltk_core.datasets() if d.name == "20newsgroups")
+    task = load_newsgroups(info, "sci-vs-talk", [], "sci-vs-talk", tmp_path, min_df=2)
+    assert task.sources[0].n_samples == 24 and task.target.n_samples == 24
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() != info.files[0].sha256
+
+
+def test_newsgroups_missing_archive_names_the_fetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLTK_DATA", str(tmp_path))
+    with pytest.raises(tltk_core.InputError) as exc:
+        tltk_core.load_task("20newsgroups", "rec-vs-talk")
+    msg = str(exc.value)
+    assert "20news-bydate.tar.gz" in msg and "tltk fetch 20newsgroups" in msg
+    assert "ndownloader.figshare.com" in msg
