@@ -60,8 +60,10 @@ OFFICE_CALTECH_SURF = DatasetInfo(
         make_classifier="tltk_datasets._loaders:one_nn",
         metric="accuracy on the target",
         evaluation="all target samples (transductive)",
-        method_params={"tca": {"n_components": 100}, "jda": {"n_components": 100},
-                       "gfk": {"n_components": 100}},
+        # GFK keeps its own default subspace size (20): the JDA paper says 100 for
+        # all methods, but GFK at d=100 averages 39.0, and its published column is
+        # matched task for task by d in {10, 20} (benchmarks/office_caltech_table.py)
+        method_params={"tca": {"n_components": 100}, "jda": {"n_components": 100}},
         references=(
             _refs("source-only", _OFFICE_TASKS, (23.7, 25.8, 25.5, 26.0, 29.8, 25.5, 19.9,
                                                  23.0, 59.2, 26.3, 28.5, 63.4), _JDA_PAPER)
