@@ -216,3 +216,13 @@ def test_estimator_that_is_not_a_classifier_is_an_input_error(data):
 
     with pytest.raises(InputError, match="estimator must be a scikit-learn classifier"):
         WithEstimator(estimator="svm").fit(Xs, ys, Xt)
+
+
+def test_stack_rows_keeps_sparse_sparse_with_int32_indices():
+    from tltk_core import stack_rows
+
+    A, B = np.eye(2), np.ones((1, 2))
+    assert isinstance(stack_rows(A, B), np.ndarray) and stack_rows(A, B).shape == (3, 2)
+    S = stack_rows(sp.csr_matrix(A), B)
+    assert sp.isspmatrix_csr(S) and S.indices.dtype == np.int32
+    assert np.array_equal(S.toarray(), np.vstack([A, B]))

@@ -18,6 +18,8 @@ _LAZY = {
     "TransferMethod": "tltk_core.method:TransferMethod",
     "check_param": "tltk_core.method:check_param",
     "check_array": "tltk_core.validation:check_array",
+    "stack_rows": "tltk_core.validation:stack_rows",
+    "as_csr32": "tltk_core.validation:as_csr32",
     "DensifyWarning": "tltk_core.validation:DensifyWarning",
     "PoolingWarning": "tltk_core.validation:PoolingWarning",
 }

@@ -60,14 +60,9 @@ def reveal_target_labels(y, n, seed):
 
 
 def _stack(Xs):
-    import numpy as np
-    import scipy.sparse as sp
+    from .validation import stack_rows
 
-    if len(Xs) == 1:
-        return Xs[0]
-    if any(sp.issparse(X) for X in Xs):
-        return sp.vstack([sp.csr_matrix(X) for X in Xs], format="csr")
-    return np.vstack(Xs)
+    return Xs[0] if len(Xs) == 1 else stack_rows(*Xs)
 
 
 def _peak_rss_mib():

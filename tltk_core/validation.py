@@ -67,12 +67,9 @@ def check_array(X, name, *, sparse_ok=True, n_features=None, method=None):
                 f"{name}: {who} needs dense input; densifying a {X.shape[0]}x{X.shape[1]} "
                 f"sparse matrix ({_fmt_bytes(size)})", DensifyWarning, stacklevel=3)
             return check_array(X.toarray(), name, n_features=n_features)
-        X = sp.csr_matrix(X, dtype=np.float64)  # copies unless already CSR float64
+        X = as_csr32(X)  # copies unless already CSR float64 with int32 indices
         if not np.all(np.isfinite(X.data)):
             raise InputError(f"{name} contains NaN or infinite values")
-        if X.indices.dtype != np.int32 and X.nnz < 2**31 - 1 and max(X.shape) < 2**31 - 1:
-            X = sp.csr_matrix((X.data, X.indices.astype(np.int32),
-                               X.indptr.astype(np.int32)), shape=X.shape)
         return X
     try:
         arr = np.asarray(X)
@@ -95,6 +92,24 @@ def check_array(X, name, *, sparse_ok=True, n_features=None, method=None):
     view = arr.view()
     view.flags.writeable = False
     return view
+
+
+def as_csr32(X):
+    """CSR float64 with int32 indices where they fit (what scikit-learn's
+    liblinear-based estimators accept); a new matrix, the input untouched."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    if X.indices.dtype != np.int32 and X.nnz < 2**31 - 1 and max(X.shape) < 2**31 - 1:
+        X = sp.csr_matrix((X.data, X.indices.astype(np.int32),
+                           X.indptr.astype(np.int32)), shape=X.shape)
+    return X
+
+
+def stack_rows(*blocks):
+    """Samples of several matrices stacked in order: CSR (int32 indices) when any
+    block is sparse, else a dense array. Methods pool source and target with it."""
+    if any(sp.issparse(B) for B in blocks):
+        return as_csr32(sp.vstack([sp.csr_matrix(B) for B in blocks], format="csr"))
+    return np.vstack(blocks)
 
 
 def _check_shape(shape, name, n_features):
@@ -231,10 +246,7 @@ def check_fit_input(Xs, ys, Xt, yt=None, *, sparse_ok=True, multi_source=False,
             warnings.warn(f"method {method!r} is single-source: pooling the "
                           f"{len(Xs_list)} source domains into one", PoolingWarning,
                           stacklevel=3)
-        if any(sp.issparse(X) for X in Xs_list):
-            Xs_out = check_array(sp.vstack(Xs_list, format="csr"), "Xs", sparse_ok=True)
-        else:
-            Xs_out = check_array(np.vstack(Xs_list), "Xs")
+        Xs_out = check_array(stack_rows(*Xs_list), "Xs", sparse_ok=True)
         ys_out = np.concatenate(codes)
     elif multi_source:
         Xs_out, ys_out = Xs_list, codes

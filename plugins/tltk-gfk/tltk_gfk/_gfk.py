@@ -62,9 +62,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
 
-from tltk_core import InputError, TransferMethod, check_param
+from tltk_core import InputError, TransferMethod, check_param, stack_rows
 from tltk_core.kernels import scatter_matrix, small_eigh_threads
 
 from . import INFO
@@ -139,7 +138,7 @@ class GFK(TransferMethod):
                                  "domain and 2 features")
             Ps = pca_basis(Xs, dmax, "source", strict=False)
             Pt = pca_basis(Xt, dmax, "target", strict=False)
-            Pst = pca_basis(_stack(Xs, Xt), dmax, "pooled", strict=False)
+            Pst = pca_basis(stack_rows(Xs, Xt), dmax, "pooled", strict=False)
             self.sdm_ = subspace_disagreement(Ps, Pt, Pst, stop=1.0 - SDM_TOL)
             hit = np.flatnonzero(self.sdm_ >= 1.0 - SDM_TOL)
             d = int(hit[0]) + 1 if hit.size else int(np.argmax(self.sdm_)) + 1
@@ -284,8 +283,3 @@ def _sqrt_2x2(a, b, c):
     scale = np.sqrt(a + c + 2 * det)                # > 0 since a >= 1/2
     return (a + det) / scale, b / scale, (c + det) / scale
 
-
-def _stack(Xs, Xt):
-    if sp.issparse(Xs) or sp.issparse(Xt):
-        return sp.vstack([sp.csr_matrix(Xs), sp.csr_matrix(Xt)], format="csr")
-    return np.vstack([Xs, Xt])

@@ -78,7 +78,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from tltk_core import InputError, TransferMethod, check_param
+from tltk_core import InputError, TransferMethod, check_param, stack_rows
 from tltk_core.kernels import (KERNELS, class_mmd_vectors, eig_rtol, kernel_matrix,
                                mmd_vector, resolve_gamma, sign_flips, small_eigh_threads,
                                top_eigh_low_rank_shift, top_generalized_eigh,
@@ -205,10 +205,7 @@ class JDA(TransferMethod):
             raise InputError(
                 f"n_components={k} exceeds the number of training samples "
                 f"(ns + nt = {n}); JDA finds at most {n} components")
-        if sp.issparse(Xs) or sp.issparse(Xt):
-            X = sp.vstack([sp.csr_matrix(Xs), sp.csr_matrix(Xt)], format="csr")
-        else:
-            X = np.vstack([Xs, Xt])
+        X = stack_rows(Xs, Xt)
         if self.normalize:
             X = _unit_rows(X)
         n_classes = len(self.classes_)

@@ -64,7 +64,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from tltk_core import InputError, TransferMethod, check_param
+from tltk_core import InputError, TransferMethod, check_param, stack_rows
 from tltk_core.kernels import (KERNELS, eig_rtol, kernel_matrix, mmd_vector, resolve_gamma,
                                sign_flips, small_eigh_threads, top_eigh_rank_one_shift,
                                top_generalized_eigh, unit_components)
@@ -175,10 +175,7 @@ class TCA(TransferMethod):
             raise InputError(
                 f"n_components={k} exceeds the number of training samples "
                 f"(ns + nt = {n}); TCA finds at most {n} components")
-        if sp.issparse(Xs) or sp.issparse(Xt):
-            X = sp.vstack([sp.csr_matrix(Xs), sp.csr_matrix(Xt)], format="csr")
-        else:
-            X = np.vstack([Xs, Xt])
+        X = stack_rows(Xs, Xt)
         e = mmd_vector(ns, nt)
         linear = self.kernel == "linear"
         solver = self.solver

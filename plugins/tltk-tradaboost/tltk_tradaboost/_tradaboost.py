@@ -45,11 +45,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import has_fit_parameter
 
-from tltk_core import InputError, TransferMethod, check_param
+from tltk_core import InputError, TransferMethod, check_param, stack_rows
 
 from . import INFO
 
@@ -159,10 +158,7 @@ class TrAdaBoost(TransferMethod):
     def _fit(self, Xs, ys, Xt, yt):
         known = np.flatnonzero(yt >= 0)
         Xl, yl = Xt[known], yt[known]
-        if sp.issparse(Xs) or sp.issparse(Xl):
-            X = sp.vstack([sp.csr_matrix(Xs), sp.csr_matrix(Xl)], format="csr")
-        else:
-            X = np.vstack([Xs, Xl])
+        X = stack_rows(Xs, Xl)
         y = np.concatenate([ys, yl])
         n, m = Xs.shape[0], Xl.shape[0]
         N = int(self.n_estimators)
