@@ -1,0 +1,267 @@
+"""Structural correspondence learning (SCL).
+
+Blitzer, McDonald and Pereira, "Domain adaptation with structural
+correspondence learning", EMNLP 2006; pivot selection by mutual information
+with the source label: Blitzer, Dredze and Pereira, "Biographies, Bollywood,
+boom-boxes and blenders", ACL 2007.
+
+1. Pivots. A feature *occurs* in a row when its value is non-zero. Candidates
+   occur in at least ``min_df`` rows of the source and in at least ``min_df``
+   rows of the target; among them the ``n_pivots`` with the largest mutual
+   information between occurrence and the source label are the pivots
+   (ties: lower feature index first). At most half of the features become
+   pivots, so that non-pivot features remain to predict them from; with no
+   candidate at all SCL adds nothing (a warning says so) and the method is
+   the final classifier on x.
+2. Pivot predictors. For every pivot l a linear predictor of "pivot l occurs"
+   from the *non-pivot* features only (the pivots are masked, so no predictor
+   sees its own pivot), trained on the pooled unlabelled rows of both
+   domains. All m predictors are solved at once as one ridge regression with
+   an unpenalised intercept and m right-hand sides:
+
+       W = argmin (1/n) ||Xc W - Yc||^2 + alpha ||W||^2,
+
+   Xc, Yc the column-centred non-pivot features and pivot occurrences. This
+   replaces the paper's modified-Huber SGD by its closed-form least-squares
+   relative: one factorisation serves every pivot. It is solved in whichever
+   of the two exact forms is smaller: the primal (d' x d' matrix Xc^T Xc,
+   d' non-pivot features) when d' <= n, else the dual (n x n Gram Xc Xc^T,
+   W = Xc^T (Xc Xc^T + n alpha I)^{-1} Yc). The sparse input is never
+   densified; centring is applied to the small matrices only.
+3. Projection. theta = the top ``n_components`` left singular vectors of the
+   d' x m weight matrix W (a thin SVD, never the d x d covariance).
+   ``n_components`` is independent of the number of pivots and is capped at
+   min(m, d') -- the largest rank possible -- with a warning.
+4. Representation ``[x, s * x_np theta]``. Blitzer et al. (2007) scale the
+   projected block; here s is set so that the projected block's mean row
+   Euclidean norm on the training rows is ``scale`` times that of x (so the
+   two blocks carry comparable weight for a regularised linear classifier).
+   The final classifier is trained on the source representation.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from tltk_core import TransferMethod, as_csr32, check_param, stack_rows
+
+from . import INFO
+
+
+class SCL(TransferMethod):
+    """Structural correspondence learning (Blitzer et al., EMNLP 2006 / ACL 2007).
+
+    Parameters
+    ----------
+    n_pivots : int, default=1000
+        Number of pivot features (Blitzer et al. 2007 use 1000 for sentiment).
+        Capped at the number of candidates and at half the features.
+    n_components : int, default=50
+        Dimension h of the shared projection (50 in Blitzer et al. 2007);
+        capped at min(number of pivots, number of non-pivot features).
+    min_df : int, default=10
+        A candidate pivot occurs in at least ``min_df`` rows of each domain;
+        capped at the number of rows of the smaller domain.
+    alpha : float, default=0.1
+        Ridge penalty of the pivot predictors (per-sample loss scale).
+    scale : float, default=1.0
+        Weight of the projected block relative to x (see module docstring).
+    estimator : classifier or None, default=None
+        Final classifier trained on the source representation; None gives
+        ``LogisticRegression(max_iter=1000)``. Cloned, never modified.
+
+    Attributes
+    ----------
+    pivots_ : ndarray of int
+        Pivot feature indices, most informative first.
+    mutual_info_ : ndarray (n_features,)
+        Mutual information of each feature's occurrence with the source label.
+    non_pivots_ : ndarray of int
+        The other features (inputs of the pivot predictors).
+    pivot_weights_ : ndarray (len(non_pivots_), len(pivots_))
+        The pivot predictors W.
+    projection_ : ndarray (n_components_, len(non_pivots_))
+        theta; the shared features are ``X[:, non_pivots_] @ projection_.T``.
+    singular_values_ : ndarray
+        Singular values of W for the kept components.
+    scale_ : float
+        The factor s applied to the projected block.
+    solver_ : str
+        "primal" or "dual", the form of the ridge solved.
+    estimator_ : classifier
+        The final classifier, fitted on the source representation.
+    """
+
+    info = INFO
+
+    def __init__(self, n_pivots=1000, n_components=50, min_df=10, alpha=0.1, scale=1.0,
+                 estimator=None):
+        self.n_pivots = n_pivots
+        self.n_components = n_components
+        self.min_df = min_df
+        self.alpha = alpha
+        self.scale = scale
+        self.estimator = estimator
+
+    def _check_params(self):
+        check_param(self.n_pivots, "n_pivots", kind=int, low=1)
+        check_param(self.n_components, "n_components", kind=int, low=1)
+        check_param(self.min_df, "min_df", kind=int, low=1)
+        check_param(self.alpha, "alpha", kind=float, low=0.0, low_inclusive=False)
+        check_param(self.scale, "scale", kind=float, low=0.0)
+
+    # -- fitting ------------------------------------------------------------
+    def _fit(self, Xs, ys, Xt, yt):
+        ns = Xs.shape[0]
+        d = Xs.shape[1]
+        min_df = min(self.min_df, ns, Xt.shape[0])
+        pivots, mi = select_pivots(Xs, ys, Xt, min(self.n_pivots, d // 2), min_df)
+        self.mutual_info_ = mi
+        self.pivots_ = pivots
+        mask = np.ones(d, dtype=bool)
+        mask[pivots] = False
+        self.non_pivots_ = np.flatnonzero(mask)
+        if pivots.size == 0:
+            warnings.warn("SCL found no pivot candidate (a feature occurring in at least "
+                          f"min_df={min_df} rows of each domain); the representation is x "
+                          "alone", RuntimeWarning, stacklevel=3)
+        X = stack_rows(Xs, Xt)
+        m, dn = pivots.size, self.non_pivots_.size
+        h = min(self.n_components, m, dn)
+        if 0 < h < self.n_components:
+            warnings.warn(f"n_components={self.n_components} exceeds min(pivots={m}, "
+                          f"non-pivot features={dn}); using {h}", RuntimeWarning,
+                          stacklevel=3)
+        if h > 0:
+            Xnp = X[:, self.non_pivots_]
+            Y = _occurs(X[:, pivots])
+            W, self.solver_ = pivot_predictors(Xnp, Y, self.alpha)
+            U, s, _ = scipy.linalg.svd(W, full_matrices=False, lapack_driver="gesdd")
+            U, s = U[:, :h], s[:h]
+            idx = np.argmax(np.abs(U), axis=0)            # deterministic signs
+            U *= np.where(U[idx, np.arange(h)] < 0, -1.0, 1.0)
+            self.pivot_weights_ = W
+            self.projection_ = np.ascontiguousarray(U.T)
+            self.singular_values_ = s
+            Z = np.asarray(Xnp @ U)
+            zn = np.linalg.norm(Z, axis=1).mean()
+            xn = _row_norms(X).mean()
+            self.scale_ = float(self.scale * xn / zn) if zn > 0 else 0.0
+        else:
+            self.solver_ = "none"
+            self.pivot_weights_ = np.zeros((dn, m))
+            self.projection_ = np.zeros((0, dn))
+            self.singular_values_ = np.zeros(0)
+            self.scale_ = 0.0
+        self.n_components_ = h
+        self.estimator_ = self._make_estimator().fit(self._transform(Xs), ys)
+
+    # -- using the representation -------------------------------------------
+    def _transform(self, X):
+        """``[x, scale_ * x[:, non_pivots_] @ projection_.T]`` (sparse if X is)."""
+        Z = np.asarray(X[:, self.non_pivots_] @ self.projection_.T) * self.scale_
+        if sp.issparse(X):
+            return as_csr32(sp.hstack([X, sp.csr_matrix(Z)], format="csr"))
+        return np.hstack([np.asarray(X), Z])
+
+    def _predict(self, X):
+        return self.estimator_.predict(self._transform(X))
+
+
+
+def _row_norms(X):
+    if sp.issparse(X):
+        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return np.linalg.norm(X, axis=1)
+
+
+def _occurs(X):
+    """Dense 0/1 float matrix of non-zero entries."""
+    if sp.issparse(X):
+        B = sp.csr_matrix(X, copy=True)
+        B.eliminate_zeros()
+        B.data = np.ones_like(B.data)
+        return B.toarray()
+    return (np.asarray(X) != 0).astype(np.float64)
+
+
+def _doc_freq(X):
+    if sp.issparse(X):
+        B = sp.csc_matrix(X, copy=True)
+        B.eliminate_zeros()
+        return np.diff(B.indptr)
+    return np.count_nonzero(X, axis=0)
+
+
+def occurrence_mutual_info(Xs, ys):
+    """Mutual information (nats) between each feature's occurrence and the label.
+
+    Vectorised over features: I(B; Y) = sum_{b,c} p(b,c) log(p(b,c) / (p(b) p(c))).
+    """
+    ys = np.asarray(ys)
+    n = ys.shape[0]
+    classes = np.unique(ys)
+    if sp.issparse(Xs):
+        B = sp.csr_matrix(Xs, copy=True)
+        B.eliminate_zeros()
+        B.data = np.ones_like(B.data)
+    else:
+        B = (np.asarray(Xs) != 0).astype(np.float64)
+    Yind = np.stack([(ys == c).astype(np.float64) for c in classes], axis=1)  # n x C
+    n1c = np.asarray(B.T @ Yind)                    # d x C: occurs & class c
+    nc = Yind.sum(axis=0)                           # C
+    n0c = nc[None, :] - n1c
+    n1 = n1c.sum(axis=1, keepdims=True)
+    n0 = n - n1
+    mi = np.zeros(n1c.shape[0])
+    for joint, marg in ((n1c, n1), (n0c, n0)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term = joint / n * np.log(joint * n / (marg * nc[None, :]))
+        mi += np.where(joint > 0, term, 0.0).sum(axis=1)
+    return np.maximum(mi, 0.0)
+
+
+def select_pivots(Xs, ys, Xt, n_pivots, min_df):
+    """(pivots, mutual_info): the ``n_pivots`` candidates with the largest MI.
+
+    Candidates occur in >= ``min_df`` rows of each domain.
+    """
+    mi = occurrence_mutual_info(Xs, ys)
+    cand = np.flatnonzero((_doc_freq(Xs) >= min_df) & (_doc_freq(Xt) >= min_df))
+    order = cand[np.argsort(-mi[cand], kind="stable")]
+    return order[:max(n_pivots, 0)], mi
+
+
+def pivot_predictors(Xnp, Y, alpha):
+    """Ridge weights (d' x m) of all pivot occurrences Y (n x m) from Xnp (n x d').
+
+    Minimises (1/n)||Xc W - Yc||^2 + alpha ||W||^2 with column-centred Xc, Yc
+    (an unpenalised intercept); returns (W, "primal" or "dual").
+    """
+    n, dn = Xnp.shape
+    mu = np.asarray(Xnp.mean(axis=0)).ravel()
+    Yc = Y - Y.mean(axis=0)
+    ridge = n * alpha
+    if dn <= n:
+        G = Xnp.T @ Xnp
+        G = G.toarray() if sp.issparse(G) else np.array(G)
+        G -= n * np.outer(mu, mu)                     # Xc^T Xc
+        G.flat[:: dn + 1] += ridge
+        R = np.asarray(Xnp.T @ Yc)                    # = Xc^T Yc (Yc has zero mean)
+        W = scipy.linalg.solve(G, R, assume_a="pos", overwrite_a=True, overwrite_b=True,
+                               check_finite=False)
+        return W, "primal"
+    K = Xnp @ Xnp.T
+    K = K.toarray() if sp.issparse(K) else np.array(K)
+    r = K.mean(axis=0)
+    K -= r[None, :]
+    K -= r[:, None]
+    K += r.mean()                                     # H K H
+    K.flat[:: n + 1] += ridge
+    C = scipy.linalg.solve(K, Yc, assume_a="pos", overwrite_a=True, check_finite=False)
+    # W = Xc^T C = Xnp^T C - mu (1^T C), and 1^T C = 0 because H K H 1 = 0
+    W = np.asarray(Xnp.T @ C) - np.outer(mu, C.sum(axis=0))
+    return W, "dual"
