@@ -21,6 +21,8 @@ def test_registered_metadata():
     assert len(names["20ng-sci-talk"].tasks) == 16
     assert "crypt-guns+electronics-mideast+med-misc:space-religion" in names["20ng-sci-talk"].tasks
     assert len(names["amazon-reviews"].tasks) == 12 and len(names["reuters"].tasks) == 3
+    assert names["reuters21578"].tasks == names["reuters"].tasks
+    assert names["reuters21578"].files[0].sha256.startswith("05b36241")
     refs = names["office-caltech-surf"].protocol.references
     for method, mean in (("tca", 43.6), ("gfk", 43.0), ("jda", 46.3), ("source-only", 31.4)):
         vals = [r.accuracy for r in refs if r.method == method]
@@ -219,3 +221,163 @@ def test_newsgroups_missing_archive_names_the_fetch(tmp_path, monkeypatch):
     msg = str(exc.value)
     assert "20news-bydate.tar.gz" in msg and "tltk fetch 20newsgroups" in msg
     assert "ndownloader.figshare.com" in msg
+
+
+# -- Reuters-21578 builder ------------------------------------------------------------
+def _story(newid, orgs=(), people=(), places=(), words="", unproc=False):
+    def tag(name, values):
+        return f"<{name}>" + "".join(f"<D>{v}</D>" for v in values) + f"</{name}>"
+
+    if unproc:
+        text = f'<TEXT TYPE="UNPROC">&#2;{words} &amp; more\n</TEXT>'
+    elif not words:
+        text = "<TEXT>&#2;\n<TITLE></TITLE><BODY> Reuter\n&#3;</BODY></TEXT>"
+    else:
+        text = (f"<TEXT>&#2;\n<TITLE>{words.split()[0].upper()} NEWS &lt;X&gt;</TITLE>"
+                f"<BODY>{words} common words \xe9t\xe9\n Reuter\n&#3;</BODY></TEXT>")
+    return (f'<REUTERS TOPICS="NO" LEWISSPLIT="TRAIN" NEWID="{newid}">\n<DATE>x</DATE>\n'
+            f"<TOPICS></TOPICS>\n{tag('PLACES', places)}\n{tag('PEOPLE', people)}\n"
+            f"{tag('ORGS', orgs)}\n<EXCHANGES></EXCHANGES>\n{text}\n</REUTERS>\n")
+
+
+def _write_reuters(root):
+    """A tiny reuters21578-sgm.tar.gz: two .sgm files, every kind of story."""
+    import io
+    import tarfile
+
+    stories = []
+    n = 0
+    # orgs: ec (4 stories) and gatt (3) and opec (1); people: reagan (4), volcker (3), baker (1)
+    for org, k in (("ec", 4), ("gatt", 3), ("opec", 1)):
+        for i in range(k):
+            n += 1
+            stories.append(_story(n, orgs=[org], places=["usa"], words=f"orgword {org}talk"))
+    for person, k in (("reagan", 4), ("volcker", 3), ("baker", 1)):
+        for i in range(k):
+            n += 1
+            stories.append(_story(n, people=[person], places=["uk"],
+                                  words=f"peopleword {person}talk"))
+    for place, k in (("usa", 5), ("japan", 3), ("france", 2)):
+        for i in range(k):
+            n += 1
+            stories.append(_story(n, places=[place], words=f"placeword {place}talk",
+                                  unproc=(i == 0 and place == "france")))
+    n += 1
+    # both an org and a person: dropped from orgs_vs_people, counts in the other tasks
+    stories.append(_story(n, orgs=["ec"], people=["reagan"],
+                          words="orgword peopleword bothword"))
+    n += 1
+    stories.append(_story(n, orgs=["ec", "gatt"], words="orgword straddle"))  # straddles
+    n += 1
+    stories.append(_story(n, people=["reagan"], words=""))  # no text: dropped
+    archive = root / "reuters21578" / "reuters21578-sgm.tar.gz"
+    archive.parent.mkdir(parents=True)
+    half = len(stories) // 2
+    with tarfile.open(archive, "w:gz") as tar:
+        # the second file first: stories are ordered by NEWID, not by member order
+        for name, part in (("reut2-001.sgm", stories[half:]), ("reut2-000.sgm", stories[:half])):
+            data = ('<!DOCTYPE lewis SYSTEM "lewis.dtd">\n' + "".join(part)).encode("latin-1")
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        readme = b"not a story file"
+        info = tarfile.TarInfo("all-orgs-strings.lc.txt")
+        info.size = len(readme)
+        tar.addfile(info, io.BytesIO(readme))
+    return archive
+
+
+def test_reuters21578_builder_on_a_written_collection(tmp_path, monkeypatch):
+    from tltk_datasets import read_reuters, reuters_splits
+    from tltk_datasets._reuters21578 import TASKS, split_subcategories
+
+    archive = _write_reuters(tmp_path)
+    stories = read_reuters(archive)
+    assert [s["newid"] for s in stories] == list(range(1, len(stories) + 1))
+    first = stories[0]
+    assert first["orgs"] == ("ec",) and first["places"] == ("usa",) and not first["people"]
+    assert first["text"].startswith("ORGWORD NEWS <X>") and "reuter" not in first["text"].lower()
+    assert "\xe9t\xe9" in first["text"]  # latin-1 decoded
+    assert "placeword francetalk & more" in stories[24]["text"]  # unprocessed story
+    # greedy halves by story count: ec -> source, gatt -> target, opec -> the lighter (target)
+    assert split_subcategories(stories, "orgs") == ({"ec"}, {"gatt", "opec"})
+    assert split_subcategories(stories, "people") == ({"reagan"}, {"volcker", "baker"})
+    assert split_subcategories(stories, "places")[0] == {"usa"}
+    for task, (a, b) in TASKS.items():
+        s, t, vocab, info = reuters_splits(stories, task, min_df=1)
+        assert s.X.shape[1] == t.X.shape[1] == len(vocab) and s.X.indices.dtype == np.int32
+        assert info["class_names"] == {"0": a, "1": b}
+        for top in (a, b):  # source and target never share a sub-category
+            assert not set(info["source_subcategories"][top]) & set(
+                info["target_subcategories"][top])
+        # label 0 is the first category in both domains: its word marks it
+        j = list(vocab).index({"orgs": "orgword", "people": "peopleword"}[a])
+        for dom in (s, t):
+            assert np.all((dom.X[:, j].toarray().ravel() > 0) == (dom.y == 0))
+        assert "english" not in vocab and "the" not in vocab
+    s, t, vocab, info = reuters_splits(stories, "orgs_vs_people", min_df=1)
+    # ec x4 + reagan x4 in the source; gatt x3 + opec + volcker x3 + baker in the target;
+    # the story with both categories, the straddling and the empty one are dropped
+    assert (s.n_samples, t.n_samples) == (8, 8)
+    assert "bothword" not in vocab and "straddle" not in vocab
+    assert info["source_newids"] == [1, 2, 3, 4, 9, 10, 11, 12]
+    # places stories name no org and no person; usa is the places source
+    s, t, vocab, info = reuters_splits(stories, "people_vs_places", min_df=1)
+    assert np.sum(s.y == 1) == 5 and np.sum(t.y == 1) == 5
+    # the cap keeps evenly spaced stories of each class and side
+    s, t, _, info = reuters_splits(stories, "people_vs_places", min_df=1, max_per_class=2)
+    assert np.bincount(s.y).tolist() == [2, 2] and info["source_newids"][:2] == [9, 27]
+    # deterministic
+    a = reuters_splits(stories, "orgs_vs_places", min_df=2)[0].X
+    b = reuters_splits(read_reuters(archive), "orgs_vs_places", min_df=2)[0].X
+    assert (a != b).nnz == 0
+    with pytest.raises(tltk_core.InputError, match="max_per_class"):
+        reuters_splits(stories, "orgs_vs_places", max_per_class=0)
+    with pytest.raises(tltk_core.InputError, match="unknown Reuters-21578 task"):
+        reuters_splits(stories, "orgs_vs_topics")
+    # through load_task the archive's SHA-256 is checked against the real one
+    monkeypatch.setenv("TLTK_DATA", str(tmp_path))
+    with pytest.raises(tltk_core.InputError, match="SHA-256"):
+        tltk_core.load_task("reuters21578", "orgs_vs_people")
+    from tltk_datasets._reuters21578 import load_reuters21578
+
+    info = next(d.info for d in tltk_core.datasets() if d.name == "reuters21578")
+    task = load_reuters21578(info, "orgs_vs_people", [], "orgs_vs_people", tmp_path, min_df=1)
+    assert task.extra["class_names"] == {"0": "orgs", "1": "people"}
+    assert list(task.extra["feature_names"]) == list(
+        reuters_splits(stories, "orgs_vs_people", min_df=1)[2])
+
+
+def test_reuters21578_missing_or_bad_archive(tmp_path, monkeypatch):
+    from tltk_datasets import read_reuters
+
+    monkeypatch.setenv("TLTK_DATA", str(tmp_path))
+    with pytest.raises(tltk_core.InputError) as exc:
+        tltk_core.load_task("reuters21578", "orgs_vs_people")
+    msg = str(exc.value)
+    assert "reuters21578-sgm.tar.gz" in msg and "05b36241fc08958f" in msg
+    assert "no fetcher" in msg
+    with pytest.raises(tltk_core.InputError, match="takes no option"):
+        tltk_core.load_task("reuters21578", "orgs_vs_people", min_count=2)
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"not a tarball")
+    with pytest.raises(tltk_core.InputError, match="not a readable Reuters-21578 archive"):
+        read_reuters(bad)
+
+
+def test_reuters21578_on_the_shared_archive():
+    data_file("reuters21578", "reuters21578-sgm.tar.gz")
+    got = {}
+    for task in ("orgs_vs_people", "orgs_vs_places", "people_vs_places"):
+        t = tltk_core.load_task("reuters21578", task)
+        s, g = t.sources[0], t.target
+        assert sp.isspmatrix_csr(s.X) and s.X.indices.dtype == np.int32
+        assert s.X.shape[1] == g.X.shape[1] == len(t.extra["feature_names"]) > 3000
+        for top, subs in t.extra["source_subcategories"].items():
+            assert not set(subs) & set(t.extra["target_subcategories"][top])
+        assert not set(t.extra["source_newids"]) & set(t.extra["target_newids"])
+        clf = t.protocol.classifier_estimator().fit(s.X, s.y)
+        got[task] = (s.n_samples, g.n_samples, round(np.mean(clf.predict(g.X) == g.y), 3))
+    # measured once (README); a change here means the recipe changed
+    assert got == {"orgs_vs_people": (858, 761, 0.668), "orgs_vs_places": (1038, 998, 0.688),
+                   "people_vs_places": (1147, 1112, 0.746)}

@@ -5,7 +5,8 @@ Importing this package is cheap: it only declares metadata
 are imported when a task is loaded, so that ``tltk datasets`` stays fast.
 
 Datasets: ``office-caltech-surf``, ``20ng-sci-talk``, ``amazon-reviews``,
-``reuters`` (the Dai et al. splits), ``20newsgroups`` (the Dai et al. splits built from the raw
+``reuters`` (the Dai et al. splits), ``reuters21578`` (splits of the same kind built from
+the raw collection, with a real vocabulary), ``20newsgroups`` (the Dai et al. splits built from the raw
 corpus), ``synthetic`` (shifted toy tasks, no files).
 """
 from itertools import permutations
@@ -250,6 +251,53 @@ REUTERS = DatasetInfo(
 }""",
 )
 
+# -- Reuters-21578, Dai-style splits built from the raw collection -------------
+REUTERS21578_ARCHIVE = DataFile("reuters21578/reuters21578-sgm.tar.gz", REUTERS_RAW_SHA)
+
+REUTERS21578 = DatasetInfo(
+    name="reuters21578",
+    summary=("Reuters-21578 orgs/people/places tasks in the manner of Dai et al. (KDD/ICML "
+             "2007), built from the raw SGML collection: two top categories, disjoint "
+             "sub-category halves in source and target, tf-idf over a real vocabulary"),
+    domains=tuple(f"{t}-{side}" for t in REUTERS_TASKS for side in ("source", "target")),
+    tasks=REUTERS_TASKS,
+    n_features=None,  # the vocabulary is built per task (min_df option)
+    loader="tltk_datasets._reuters21578:load_reuters21578",
+    files=(REUTERS21578_ARCHIVE,),
+    source=("Reuters-21578 Distribution 1.0 (Lewis), reuters21578-sgm.tar.gz: the 22 "
+            "reut2-0NN.sgm files, lewis.dtd and the category lists"),
+    fetch_hint=("no fetcher (no public URL with a known checksum): obtain the Reuters-21578 "
+                "Distribution 1.0 archive reuters21578-sgm.tar.gz (the copy in the GitHub "
+                "repository Arthur-sauvage/Reuter, commit d0a779d) and store it as "
+                "<data dir>/reuters21578/reuters21578-sgm.tar.gz; its SHA-256 must be "
+                f"{REUTERS_RAW_SHA} (a re-packed archive fails the check)"),
+    licence="Reuters-21578 Distribution 1.0: research use (Reuters Ltd. and Carnegie Group)",
+    options={"min_df": 3, "max_features": None, "max_per_class": 600},
+    protocol=Protocol(
+        preprocessing=("TITLE + BODY, lower-cased alphabetic tokens, English stop words "
+                       "removed, words in fewer than min_df stories of the task dropped, "
+                       "tf-idf, rows L2-normalised; label 0 = the first category named"),
+        classifier="logistic regression (scikit-learn, max_iter=1000)",
+        make_classifier="tltk_datasets._loaders:logistic",
+        metric="accuracy on the target",
+        evaluation="all target samples (transductive)",
+        source="recipe of this toolkit in the manner of Dai, Xue, Yang, Yu, KDD 2007",
+    ),
+    citation="""\
+@inproceedings{dai2007cocc,
+  title     = {Co-clustering based Classification for Out-of-domain Documents},
+  author    = {Dai, Wenyuan and Xue, Gui-Rong and Yang, Qiang and Yu, Yong},
+  booktitle = {KDD},
+  pages     = {210--219},
+  year      = {2007}
+}
+@misc{lewis1997reuters,
+  title  = {Reuters-21578 text categorization test collection, Distribution 1.0},
+  author = {Lewis, David D.},
+  year   = {1997}
+}""",
+)
+
 # -- 20 Newsgroups, the Dai et al. splits from the raw corpus -----------------
 NEWSGROUPS_TASKS = ("rec-vs-talk", "rec-vs-sci", "sci-vs-talk",
                     "comp-vs-rec", "comp-vs-sci", "comp-vs-talk")
@@ -316,7 +364,8 @@ SYNTHETIC = DatasetInfo(
     ),
 )
 
-DATASETS = (OFFICE_CALTECH_SURF, NG_SCI_TALK, AMAZON_REVIEWS, REUTERS, NEWSGROUPS, SYNTHETIC)
+DATASETS = (OFFICE_CALTECH_SURF, NG_SCI_TALK, AMAZON_REVIEWS, REUTERS, REUTERS21578,
+            NEWSGROUPS, SYNTHETIC)
 
 
 @hookimpl
@@ -329,4 +378,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "newsgroups_splits": "tltk_datasets._newsgroups:newsgroups_splits",
     "read_newsgroups": "tltk_datasets._newsgroups:read_newsgroups",
     "make_shifted": "tltk_datasets._synthetic:make_shifted",
+    "read_reuters": "tltk_datasets._reuters21578:read_reuters",
+    "reuters_splits": "tltk_datasets._reuters21578:reuters_splits",
 })

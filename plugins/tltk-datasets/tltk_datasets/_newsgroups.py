@@ -4,6 +4,13 @@ Each task separates two top categories (label 0 = the first, 1 = the
 second); source and target use different sub-categories of each, following
 the split table of Dai, Xue, Yang and Yu (KDD 2007) that later papers reuse.
 
+**Unverified:** ``SPLITS`` below was written from memory. A search of the
+stored public pages, documentation and code (Dai et al. KDD/ICML 2007, the
+MTrick / CCR3 / dual-transfer follow-ups, the Transfer-Learning-Toolkit
+repository) found no copy of the paper's table to check it against, so the
+sub-category assignment may differ from the published one; check it against
+Table 1 of Dai et al. (KDD 2007) before quoting published numbers beside it.
+
 The corpus is ``20news-bydate.tar.gz`` — the archive scikit-learn's
 ``fetch_20newsgroups`` downloads (same URL, same SHA-256) — read directly
 from the tarball (nothing is extracted), or a folder holding its
@@ -22,6 +29,7 @@ from tltk_core import InputError
 from tltk_core.data import Domain, Task
 
 # task: (first top category, second, source newsgroups, target newsgroups)
+# UNVERIFIED against the paper's table (see the module docstring).
 SPLITS = {
     "rec-vs-talk": ("rec", "talk",
                     ("rec.autos", "rec.motorcycles", "talk.politics.guns", "talk.politics.misc"),
