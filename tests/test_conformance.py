@@ -9,6 +9,28 @@ from tltk_core.testing import CHECKS, check_method, method_checks
 INSTALLED = [e for e in get_registry().entries() if e.status == "ok"]
 
 
+def _plugin_modules():
+    from importlib_metadata import entry_points
+
+    return sorted({ep.value.split(":")[0] for ep in entry_points(group="tltk")})
+
+
+@pytest.mark.parametrize("module", _plugin_modules())
+def test_installed_plugin_imports_nothing_heavy(module):
+    from tltk_core.testing import check_light_import
+
+    check_light_import(module)
+
+
+def test_light_import_check_catches_a_heavy_plugin(tmp_path, monkeypatch):
+    from tltk_core.testing import check_light_import
+
+    (tmp_path / "heavy_plugin_xyz.py").write_text("import scipy.sparse\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with pytest.raises(AssertionError, match="imported scipy"):
+        check_light_import("heavy_plugin_xyz")
+
+
 def test_no_installed_plugin_is_broken():
     broken = [f"{e.name} ({e.distribution}): {e.error}" for e in get_registry().entries()
               if e.status != "ok"]

@@ -261,6 +261,25 @@ class _Checks:
         assert est.predict(Xt).shape == (Xt.shape[0],)
 
 
+HEAVY_MODULES = ("sklearn", "scipy", "torch", "pandas", "matplotlib")
+
+
+def check_light_import(module):
+    """Importing plugin module ``module`` and listing methods and datasets must not
+    import a heavy library: ``tltk list`` imports every plugin's entry point.
+    Runs in a fresh interpreter; raises AssertionError naming what was imported."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, importlib; importlib.import_module({module!r}); "
+            "import tltk_core; tltk_core.methods(); tltk_core.datasets(); "
+            f"print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, f"importing {module} failed: {out.stderr.strip()[-500:]}"
+    heavy = out.stdout.strip()
+    assert not heavy, f"importing {module} (and listing) imported {heavy}"
+
+
 def data_file(*parts):
     """Path of a benchmark file under :func:`tltk_core.data.data_home`.
 
