@@ -1,8 +1,6 @@
 """Tests of the SCL plugin: conformance, pivots and pivot predictors checked
 by hand, the original toolkit's defects (audit section 2.6) as regression
 tests, and transfer on real data."""
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -10,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from tltk_core import InputError
-from tltk_core.testing import data_file, make_domains, method_checks
+from tltk_core.testing import check_light_import, data_file, make_domains, method_checks
 from tltk_scl import SCL, pivot_predictors, select_pivots
 
 
@@ -25,10 +23,7 @@ def test_registered_and_import_is_light():
     from tltk_core import get_method
 
     assert get_method("scl") is SCL
-    code = ("import sys, tltk_scl; "
-            "heavy = [m for m in ('sklearn', 'scipy') if m in sys.modules]; "
-            "assert not heavy, heavy")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    check_light_import("tltk_scl")
 
 
 def test_info():
@@ -105,7 +100,8 @@ def _domains(d=40, seed=0):
 def test_pivot_predictors_do_not_see_the_pivots():
     # audit: the original trained each predictor on X including the pivot itself
     Xs, ys, Xt, _ = _domains()
-    m = SCL(n_pivots=10, n_components=4, min_df=1).fit(Xs, ys, Xt)
+    # squared loss on the raw values: the closed-form ridge is checked exactly
+    m = SCL(n_pivots=10, n_components=4, min_df=1, binary=False, loss="squared").fit(Xs, ys, Xt)
     assert np.intersect1d(m.pivots_, m.non_pivots_).size == 0
     assert m.pivot_weights_.shape == (40 - 10, 10)
     # and the weights are those of the non-pivot inputs only
@@ -157,7 +153,8 @@ def test_no_candidate_pivots_is_graceful():
 
 
 @pytest.mark.parametrize("bad", [{"n_pivots": 0}, {"n_components": 0}, {"alpha": 0.0},
-                                 {"min_df": 0}, {"scale": -1.0}])
+                                 {"min_df": 0}, {"scale": -1.0}, {"max_iter": 0},
+                                 {"loss": "hinge"}, {"binary": "yes"}])
 def test_bad_hyperparameters_name_themselves(bad):
     Xs, ys, Xt, _ = make_domains()
     with pytest.raises(InputError, match=next(iter(bad))):
@@ -166,7 +163,7 @@ def test_bad_hyperparameters_name_themselves(bad):
 
 def test_representation_layout_and_scale():
     Xs, ys, Xt, _ = _domains()
-    m = SCL(n_pivots=10, n_components=4, min_df=1, scale=2.0).fit(Xs, ys, Xt)
+    m = SCL(n_pivots=10, n_components=4, min_df=1, scale=2.0, binary=False).fit(Xs, ys, Xt)
     Z = m.transform(Xt)
     np.testing.assert_array_equal(Z[:, :40], Xt)
     np.testing.assert_allclose(Z[:, 40:], m.scale_ * Xt[:, m.non_pivots_] @ m.projection_.T)
@@ -197,3 +194,58 @@ def test_transfer_amazon_books_to_kitchen():
     base = LogisticRegression(max_iter=1000).fit(Xs, ys).score(Xe, ye)
     acc = SCL().fit(Xs, ys, Xt).score(Xe, ye)
     assert acc > base + 0.005, (acc, base)
+
+
+# -- paper-faithful components (binary inputs, modified Huber) -------------------------
+def test_binarize_by_hand():
+    from tltk_scl._scl import binarize
+
+    X = np.array([[0.0, 2.5, -1.0], [0.0, 0.0, 0.3]])
+    B = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(binarize(X), B)
+    S = sp.csr_matrix(X)
+    S.data[0] = 0.0                      # an explicit zero stays a non-occurrence
+    Bs = binarize(S)
+    assert sp.issparse(Bs)
+    np.testing.assert_array_equal(Bs.toarray(), [[0, 0, 1], [0, 0, 1]])
+    np.testing.assert_array_equal(S.toarray(), [[0, 0, -1], [0, 0, 0.3]])   # not modified
+
+
+def test_modified_huber_by_hand():
+    from tltk_scl._scl import modified_huber
+
+    z = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 2.0])
+    loss, grad = modified_huber(z)
+    np.testing.assert_allclose(loss, [12.0, 4.0, 1.0, 0.25, 0.0, 0.0])
+    np.testing.assert_allclose(grad, [-4.0, -4.0, -2.0, -1.0, 0.0, 0.0])
+    # continuous with a continuous derivative at z = -1
+    eps = 1e-7
+    l2, _ = modified_huber(np.array([-1 - eps, -1 + eps]))
+    np.testing.assert_allclose(l2, 4.0, atol=1e-5)
+
+
+def test_huber_predictors_equal_ridge_when_margins_stay_inside():
+    # with every margin y f in (-1, 1) the modified Huber loss is (1 - y f)^2 =
+    # (y - f)^2, so the solution is the ridge (with intercept) of the +-1 targets,
+    # i.e. twice the ridge of the 0/1 occurrences (slopes)
+    from tltk_scl._scl import huber_pivot_predictors
+
+    rng = np.random.RandomState(0)
+    Xnp = sp.random(40, 6, density=0.4, random_state=rng, format="csr")
+    Xnp.data[:] = 1.0
+    Y = (rng.rand(40, 3) > 0.5).astype(float)
+    W, b = huber_pivot_predictors(Xnp, Y, alpha=0.5, max_iter=500)
+    S = 2 * Y - 1
+    assert np.all(np.abs(S * (Xnp @ W + b)) < 1)
+    Wr, _ = pivot_predictors(Xnp, Y, alpha=0.5)
+    np.testing.assert_allclose(W, 2 * Wr, atol=1e-5)
+
+
+def test_binary_projection_ignores_magnitudes():
+    Xs, ys, Xt, _ = _domains()
+    Xs, Xt = np.abs(Xs), np.abs(Xt)
+    m = SCL(n_pivots=10, n_components=4, min_df=1).fit(Xs, ys, Xt)
+    Z1 = m.transform(Xt)[:, 40:]
+    Z2 = m.transform(3.0 * Xt)[:, 40:]            # same occurrences
+    np.testing.assert_allclose(Z1, Z2)
+    np.testing.assert_allclose(Z1, m.scale_ * (Xt[:, m.non_pivots_] != 0) @ m.projection_.T)

@@ -14,7 +14,9 @@ boom-boxes and blenders", ACL 2007.
    candidate at all SCL adds nothing (a warning says so) and the method is
    the final classifier on x.
 2. Pivot predictors. For every pivot l a linear predictor of "pivot l occurs"
-   from the *non-pivot* features only (the pivots are masked, so no predictor
+   from the *non-pivot* features only -- binarised to occurrences when
+   ``binary`` (the default: Blitzer et al. use binary unigram/bigram
+   features, and theta is applied to the same binary inputs) (the pivots are masked, so no predictor
    sees its own pivot), trained on the pooled unlabelled rows of both
    domains. All m predictors are solved at once as one ridge regression with
    an unpenalised intercept and m right-hand sides:
@@ -29,7 +31,8 @@ boom-boxes and blenders", ACL 2007.
    W = Xc^T (Xc Xc^T + n alpha I)^{-1} Yc). The sparse input is never
    densified; centring is applied to the small matrices only.
 3. Projection. theta = the top ``n_components`` left singular vectors of the
-   d' x m weight matrix W (a thin SVD, never the d x d covariance).
+   d' x m weight matrix W (of max(W, 0) when ``positive_weights``, the
+   variant that keeps only positive predictor weights) (a thin SVD, never the d x d covariance).
    ``n_components`` is independent of the number of pivots and is capped at
    min(m, d') -- the largest rank possible -- with a warning.
 4. Representation ``[x, s * x_np theta]``. Blitzer et al. (2007) scale the
@@ -46,7 +49,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from tltk_core import TransferMethod, as_csr32, check_param, stack_rows
+from tltk_core import InputError, TransferMethod, as_csr32, check_param, stack_rows
 
 from . import INFO
 
@@ -69,6 +72,17 @@ class SCL(TransferMethod):
         Ridge penalty of the pivot predictors (per-sample loss scale).
     scale : float, default=1.0
         Weight of the projected block relative to x (see module docstring).
+    binary : bool, default=True
+        Binarise the non-pivot features (occurrence) as input of the pivot
+        predictors and of the projection, as in Blitzer et al. The original
+        block x of the representation is left as given.
+    loss : {"squared", "modified_huber"}, default="squared"
+        Loss of the pivot predictors: closed-form ridge, or the papers'
+        modified Huber (L-BFGS, slow).
+    positive_weights : bool, default=False
+        SVD of max(W, 0) instead of W.
+    max_iter : int, default=100
+        L-BFGS iterations for ``loss="modified_huber"``.
     estimator : classifier or None, default=None
         Final classifier trained on the source representation; None gives
         ``LogisticRegression(max_iter=1000)``. Cloned, never modified.
@@ -90,7 +104,8 @@ class SCL(TransferMethod):
     scale_ : float
         The factor s applied to the projected block.
     solver_ : str
-        "primal" or "dual", the form of the ridge solved.
+        "primal" or "dual" (the form of the ridge solved), "lbfgs" (modified
+        Huber) or "none".
     estimator_ : classifier
         The final classifier, fitted on the source representation.
     """
@@ -98,12 +113,17 @@ class SCL(TransferMethod):
     info = INFO
 
     def __init__(self, n_pivots=1000, n_components=50, min_df=10, alpha=0.1, scale=1.0,
+                 binary=True, loss="squared", positive_weights=False, max_iter=100,
                  estimator=None):
         self.n_pivots = n_pivots
         self.n_components = n_components
         self.min_df = min_df
         self.alpha = alpha
         self.scale = scale
+        self.binary = binary
+        self.loss = loss
+        self.positive_weights = positive_weights
+        self.max_iter = max_iter
         self.estimator = estimator
 
     def _check_params(self):
@@ -112,6 +132,13 @@ class SCL(TransferMethod):
         check_param(self.min_df, "min_df", kind=int, low=1)
         check_param(self.alpha, "alpha", kind=float, low=0.0, low_inclusive=False)
         check_param(self.scale, "scale", kind=float, low=0.0)
+        check_param(self.max_iter, "max_iter", kind=int, low=1)
+        if self.loss not in ("modified_huber", "squared"):
+            raise InputError(f"loss must be 'modified_huber' or 'squared', got {self.loss!r}")
+        if not isinstance(self.binary, (bool, np.bool_)):
+            raise InputError(f"binary must be a bool, got {self.binary!r}")
+        if not isinstance(self.positive_weights, (bool, np.bool_)):
+            raise InputError(f"positive_weights must be a bool, got {self.positive_weights!r}")
 
     # -- fitting ------------------------------------------------------------
     def _fit(self, Xs, ys, Xt, yt):
@@ -136,10 +163,16 @@ class SCL(TransferMethod):
                           f"non-pivot features={dn}); using {h}", RuntimeWarning,
                           stacklevel=3)
         if h > 0:
-            Xnp = X[:, self.non_pivots_]
+            Xnp = self._inputs(X)
             Y = _occurs(X[:, pivots])
-            W, self.solver_ = pivot_predictors(Xnp, Y, self.alpha)
-            U, s, _ = scipy.linalg.svd(W, full_matrices=False, lapack_driver="gesdd")
+            if self.loss == "squared":
+                W, self.solver_ = pivot_predictors(Xnp, Y, self.alpha)
+            else:
+                W, self.pivot_intercepts_ = huber_pivot_predictors(Xnp, Y, self.alpha,
+                                                                   self.max_iter)
+                self.solver_ = "lbfgs"
+            Ws = np.maximum(W, 0.0) if self.positive_weights else W
+            U, s, _ = scipy.linalg.svd(Ws, full_matrices=False, lapack_driver="gesdd")
             U, s = U[:, :h], s[:h]
             idx = np.argmax(np.abs(U), axis=0)            # deterministic signs
             U *= np.where(U[idx, np.arange(h)] < 0, -1.0, 1.0)
@@ -148,7 +181,7 @@ class SCL(TransferMethod):
             self.singular_values_ = s
             Z = np.asarray(Xnp @ U)
             zn = np.linalg.norm(Z, axis=1).mean()
-            xn = _row_norms(X).mean()
+            xn = _row_norms(X).mean()                      # x as given to the classifier
             self.scale_ = float(self.scale * xn / zn) if zn > 0 else 0.0
         else:
             self.solver_ = "none"
@@ -160,9 +193,17 @@ class SCL(TransferMethod):
         self.estimator_ = self._make_estimator().fit(self._transform(Xs), ys)
 
     # -- using the representation -------------------------------------------
+    def _inputs(self, X):
+        """The pivot predictors' input: x[:, non_pivots_], binarised if ``binary``."""
+        Xnp = X[:, self.non_pivots_]
+        return binarize(Xnp) if self.binary else Xnp
+
     def _transform(self, X):
-        """``[x, scale_ * x[:, non_pivots_] @ projection_.T]`` (sparse if X is)."""
-        Z = np.asarray(X[:, self.non_pivots_] @ self.projection_.T) * self.scale_
+        """``[x, scale_ * b(x[:, non_pivots_]) @ projection_.T]`` (sparse if X is).
+
+        b binarises (occurrence) when ``binary``, else is the identity.
+        """
+        Z = np.asarray(self._inputs(X) @ self.projection_.T) * self.scale_
         if sp.issparse(X):
             return as_csr32(sp.hstack([X, sp.csr_matrix(Z)], format="csr"))
         return np.hstack([np.asarray(X), Z])
@@ -176,6 +217,16 @@ def _row_norms(X):
     if sp.issparse(X):
         return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
     return np.linalg.norm(X, axis=1)
+
+
+def binarize(X):
+    """Occurrence features: 1.0 where X is non-zero, else 0 (sparse stays sparse)."""
+    if sp.issparse(X):
+        B = sp.csr_matrix(X, dtype=np.float64, copy=True)
+        B.eliminate_zeros()
+        B.data[:] = 1.0
+        return B
+    return (np.asarray(X) != 0).astype(np.float64)
 
 
 def _occurs(X):
@@ -265,3 +316,48 @@ def pivot_predictors(Xnp, Y, alpha):
     # W = Xc^T C = Xnp^T C - mu (1^T C), and 1^T C = 0 because H K H 1 = 0
     W = np.asarray(Xnp.T @ C) - np.outer(mu, C.sum(axis=0))
     return W, "dual"
+
+
+def modified_huber(z):
+    """(loss, derivative) of the modified Huber loss at margins z = y f(x).
+
+    L(z) = max(0, 1 - z)^2 for z >= -1 and -4 z for z < -1 (Zhang, 2004; the
+    pivot-predictor loss of Ando & Zhang 2005 and Blitzer et al. 2006).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    hinge = np.maximum(1.0 - z, 0.0)
+    lin = z < -1.0
+    loss = np.where(lin, -4.0 * z, hinge * hinge)
+    grad = np.where(lin, -4.0, -2.0 * hinge)
+    return loss, grad
+
+
+def huber_pivot_predictors(Xnp, Y, alpha, max_iter=200):
+    """Modified-Huber linear predictors of all pivot occurrences at once.
+
+    For every column j of the 0/1 matrix Y (n x m), with y = 2 Y[:, j] - 1,
+    minimises (1/n) sum_i L(y_i (x_i w_j + b_j)) + alpha ||w_j||^2 (b_j
+    unpenalised). The m problems are separable, so their sum is minimised
+    jointly by L-BFGS (one sparse product X W per evaluation). Returns
+    (W d' x m, b m).
+    """
+    import scipy.optimize
+
+    n, dn = Xnp.shape
+    m = Y.shape[1]
+    S = 2.0 * np.asarray(Y, dtype=np.float64) - 1.0
+    Xt = Xnp.T.tocsr() if sp.issparse(Xnp) else np.asarray(Xnp).T
+
+    def f(theta):
+        W = theta[:dn * m].reshape(dn, m)
+        b = theta[dn * m:]
+        F = np.asarray(Xnp @ W) + b
+        loss, g = modified_huber(S * F)
+        G = S * g / n                                  # dLoss/dF
+        gW = np.asarray(Xt @ G) + 2.0 * alpha * W
+        val = loss.sum() / n + alpha * np.sum(W * W)
+        return val, np.concatenate([gW.ravel(), G.sum(axis=0)])
+
+    res = scipy.optimize.minimize(f, np.zeros(dn * m + m), jac=True, method="L-BFGS-B",
+                                  options={"maxiter": max_iter, "gtol": 1e-8})
+    return res.x[:dn * m].reshape(dn, m), res.x[dn * m:]
