@@ -147,6 +147,8 @@ def test_multiple_sources_are_pooled_for_single_source_methods(plugins, tmp_path
                str(tmp_path / "s2.npz"), "--target", str(tmp_path / "t.npz"), "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["n_source"] == 120
+    assert "Warning: method 'centre' is single-source: pooling the 2 source domains" \
+        in r.stderr
 
 
 def test_unlabelled_target_gives_predictions_without_accuracy(plugins, tmp_path):

@@ -117,8 +117,10 @@ def run(name, task, params=None, target_labels=None, seed=0):
         yt_fit[revealed] = yt_arr[revealed]
         yt_fit[hidden] = None
 
-    sources = Xs if (info.multi_source and len(Xs) > 1) else _stack(Xs)
-    source_labels = ys if (info.multi_source and len(ys) > 1) else np.concatenate(ys)
+    # several sources go to fit as lists: multi-source methods use them as such,
+    # and the core pools them for the others with a PoolingWarning the user sees
+    sources = Xs if len(Xs) > 1 else Xs[0]
+    source_labels = ys if len(ys) > 1 else ys[0]
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         t0 = time.perf_counter()

@@ -381,3 +381,17 @@ def test_reuters21578_on_the_shared_archive():
     # measured once (README); a change here means the recipe changed
     assert got == {"orgs_vs_people": (858, 761, 0.668), "orgs_vs_places": (1038, 998, 0.688),
                    "people_vs_places": (1147, 1112, 0.746)}
+
+
+def test_20ng_protocol_scales_documents_to_unit_length():
+
+    data_file("20ng-sci-talk", "med-misc.svm")
+    from tltk_core import load_task
+
+    task = load_task("20ng-sci-talk", "med-misc:space-religion")
+    for X in (task.sources[0].X, task.target.X):
+        assert sp.issparse(X) and X.indices.dtype == np.int32
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        assert np.allclose(norms[norms > 0], 1.0)
+    raw = load_task("20ng-sci-talk", "med-misc:space-religion", preprocess=False)
+    assert raw.sources[0].X.max() > 1.0  # the files themselves are not normalised

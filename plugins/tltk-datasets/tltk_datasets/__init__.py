@@ -116,7 +116,9 @@ NG_SCI_TALK = DatasetInfo(
                 "<domain>.svm files into <data dir>/20ng-sci-talk/"),
     licence="20 Newsgroups: public research corpus (Lang, 1995); files MIT",
     protocol=Protocol(
-        preprocessing="none: tf-idf as distributed, sparse",
+        preprocessing=("each tf-idf document vector scaled to unit length (no labels "
+                       "used), sparse"),
+        preprocess="tltk_datasets._loaders:unit_rows_each",
         classifier="linear SVM (scikit-learn LinearSVC)",
         make_classifier="tltk_datasets._loaders:linear_svm",
         metric="accuracy on the target",

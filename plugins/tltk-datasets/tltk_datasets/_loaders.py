@@ -20,6 +20,21 @@ def histogram_zscore_each(domains):
     return [Domain(histogram_zscore(d.X), d.y, d.name) for d in domains]
 
 
+def unit_rows_each(domains):
+    """Each document vector scaled to unit L2 length (no labels used; sparse stays
+    sparse). Without it the longest documents dominate kernels and scatter
+    matrices: tf-idf row lengths in 20ng-sci-talk range from 0.7 to 1900."""
+    from sklearn.preprocessing import normalize
+
+    from tltk_core import as_csr32
+
+    out = []
+    for d in domains:
+        X = normalize(d.X, norm="l2", copy=True)
+        out.append(Domain(as_csr32(X) if hasattr(X, "tocsr") else X, d.y, d.name))
+    return out
+
+
 def one_nn():
     from sklearn.neighbors import KNeighborsClassifier
 
