@@ -247,3 +247,124 @@ def sign_flips(Z):
     signs = np.sign(Z[idx, np.arange(Z.shape[1])])
     signs[signs == 0] = 1.0
     return signs
+
+
+# ---------------------------------------------------------------------------
+# Low-rank (Nystroem) kernel approximation, for kernel methods at large n.
+# ---------------------------------------------------------------------------
+
+APPROXIMATIONS = ("auto", "exact", "nystroem")
+NYSTROEM_CHUNK = 4096   # rows of k(X, L) computed at a time in NystroemMap.transform
+
+
+class NystroemMap:
+    """Nystroem feature map Phi with k(X, Y) ~= Phi(X) Phi(Y)^T.
+
+    ``fit(X)`` draws m = ``n_landmarks`` landmark rows L of X uniformly
+    without replacement (seeded by ``random_state``; all rows, in order, when
+    m >= n) and stores ``W^-1/2`` of W = k(L, L), a pseudo-inverse square root
+    from its eigendecomposition that drops the eigenvalues below
+    ``eig_rtol(m, m)`` times the largest. ``transform(X)`` returns
+    ``k(X, L) W^-1/2`` (n x r, r = numerical rank of W <= m), computed in
+    row chunks so that no n x n and no n x m temporary larger than the output
+    is held. With m = n the map reproduces the kernel matrix
+    ``Phi(X) Phi(X)^T = K`` up to rounding; the error decreases as m grows.
+
+    Costs O(n m d + m^3) time and O(n m) memory instead of the O(n^2 d) and
+    O(n^2) of the exact kernel matrix. ``gamma`` must already be resolved
+    (:func:`resolve_gamma`), as for :func:`kernel_matrix`.
+
+    Attributes (after fit): ``landmarks_`` (m x d, dense or sparse as X),
+    ``landmark_indices_`` (m,), ``normalization_`` (m x r, W^-1/2 restricted
+    to the kept eigenvectors), ``eigenvalues_`` (r,) of W, decreasing.
+    """
+
+    def __init__(self, kernel="rbf", gamma=None, degree=3, coef0=1.0, n_landmarks=1000,
+                 random_state=None):
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
+
+    def _k(self, X, Y):
+        return kernel_matrix(X, Y, kernel=self.kernel, gamma=self.gamma,
+                             degree=self.degree, coef0=self.coef0)
+
+    def fit(self, X):
+        from sklearn.utils import check_random_state
+
+        if self.kernel not in KERNELS:
+            raise InputError(f"kernel must be one of {', '.join(KERNELS)}; got {self.kernel!r}")
+        m = self.n_landmarks
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise InputError(f"n_landmarks must be an integer >= 1; got {m!r}")
+        n = X.shape[0]
+        if n == 0:
+            raise InputError("NystroemMap.fit needs at least one sample")
+        if m >= n:
+            idx = np.arange(n)
+        else:
+            idx = np.sort(check_random_state(self.random_state).choice(n, m, replace=False))
+        L = X[idx]
+        Wm = self._k(L, L)
+        Wm = (Wm + Wm.T) / 2
+        lam, U = scipy.linalg.eigh(Wm, driver="evd")
+        lam, U = lam[::-1], U[:, ::-1]
+        top = lam[0] if lam.size else 0.0
+        keep = lam > top * eig_rtol(idx.size, idx.size) if top > 0 else np.zeros(lam.shape, bool)
+        lam, U = lam[keep], U[:, keep]
+        self.landmark_indices_ = idx
+        self.landmarks_ = L
+        self.eigenvalues_ = lam
+        self.normalization_ = U / np.sqrt(lam)
+        return self
+
+    def transform(self, X):
+        n = X.shape[0]
+        out = np.empty((n, self.normalization_.shape[1]))
+        for start in range(0, n, NYSTROEM_CHUNK):
+            stop = min(start + NYSTROEM_CHUNK, n)
+            out[start:stop] = self._k(X[start:stop], self.landmarks_) @ self.normalization_
+        return out
+
+    def fit_transform(self, X):
+        return self.fit(X).transform(X)
+
+
+def use_nystroem(approximation, kernel, n, threshold):
+    """Whether a kernel method solves the Nystroem (low-rank) form.
+
+    "exact": never; "nystroem": always; "auto": for non-linear kernels when
+    the pooled sample count n exceeds ``threshold``. The linear kernel is
+    never approximated under "auto" (its exact d x d form is already cheap).
+    """
+    if approximation == "nystroem":
+        return True
+    if approximation == "auto":
+        return kernel != "linear" and n > threshold
+    return False
+
+
+def check_low_rank_params(approximation, n_landmarks, random_state, kernel, solver="auto"):
+    """Check the low-rank hyperparameters of a kernel method; InputError naming them."""
+    if approximation not in APPROXIMATIONS:
+        raise InputError(f"approximation must be one of {', '.join(map(repr, APPROXIMATIONS))}; "
+                         f"got {approximation!r}")
+    if (isinstance(n_landmarks, bool) or not isinstance(n_landmarks, (int, np.integer))
+            or n_landmarks < 1):
+        raise InputError(f"n_landmarks must be an integer >= 1; got {n_landmarks!r}")
+    if not (random_state is None or isinstance(random_state, np.random.RandomState)
+            or (isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+                and 0 <= random_state < 2**32)):
+        raise InputError(f"random_state must be None, an integer in [0, 2**32) or a numpy "
+                         f"RandomState; got {random_state!r}")
+    if approximation == "nystroem":
+        if kernel == "linear":
+            raise InputError("approximation='nystroem' needs a non-linear kernel (the linear "
+                             "kernel is solved exactly in feature space); got kernel='linear'. "
+                             "Use approximation='exact' or 'auto'.")
+        if solver != "auto":
+            raise InputError(f"approximation='nystroem' solves its own low-rank form and needs "
+                             f"solver='auto'; got solver={solver!r}")

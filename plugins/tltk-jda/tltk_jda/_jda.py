@@ -71,6 +71,20 @@ n x n problem is solved: K M K + mu I is mu I plus a rank-(C+1) matrix, so
 for n >= 1000 and k <= n/10 it goes to Lanczos through
 :func:`tltk_core.kernels.top_eigh_low_rank_shift`; otherwise to the dense
 :func:`tltk_core.kernels.top_generalized_eigh` (the same answer, tested).
+
+Large n: the Nystroem (low-rank) form
+-------------------------------------
+The exact kernel form needs the n x n K (O(n^2) memory, O(n^3) time, or
+O(n^2) per Lanczos iteration). For a non-linear kernel,
+``approximation="nystroem"`` replaces K by K ~= Phi Phi^T with the Nystroem
+features Phi = k(X, L) W^-1/2 of m = ``n_landmarks`` landmark rows L drawn
+uniformly (seeded by ``random_state``) from the pooled (normalised) samples,
+W = k(L, L) (:class:`tltk_core.kernels.NystroemMap`). JDA with the kernel
+Phi Phi^T is exactly linear-kernel JDA on Phi, solved in the m x m form above:
+O(n m d + n m^2 + m^3) once, then O(n m C + m^3) per iteration, O(n m)
+memory. ``approximation="auto"`` (the default) keeps the exact form up to
+``NYSTROEM_MIN_N`` pooled samples and uses Nystroem above; the linear kernel
+is always solved exactly.
 """
 from __future__ import annotations
 
@@ -79,15 +93,16 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, check_param, stack_rows
-from tltk_core.kernels import (KERNELS, class_mmd_vectors, eig_rtol, kernel_matrix,
-                               mmd_vector, resolve_gamma, sign_flips, small_eigh_threads,
-                               top_eigh_low_rank_shift, top_generalized_eigh,
-                               unit_components)
+from tltk_core.kernels import (KERNELS, NystroemMap, check_low_rank_params, class_mmd_vectors,
+                               eig_rtol, kernel_matrix, mmd_vector, resolve_gamma, sign_flips,
+                               small_eigh_threads, top_eigh_low_rank_shift, top_generalized_eigh,
+                               unit_components, use_nystroem)
 
 from . import INFO
 
 SOLVERS = ("auto", "primal", "dual")
 LANCZOS_MIN_N = 1000   # dual problems this big, with k <= n/10, use Lanczos
+NYSTROEM_MIN_N = 5000   # approximation="auto": exact up to this many pooled samples
 
 
 class JDA(TransferMethod):
@@ -128,6 +143,16 @@ class JDA(TransferMethod):
         "dual" solves the n x n problem; "primal" (linear kernel only) the
         equivalent d x d one. "auto" takes "primal" for the linear kernel
         when n_features < ns + nt. Both give the same embedding.
+    approximation : {"auto", "exact", "nystroem"}, default="auto"
+        Non-linear kernels only. "nystroem" solves JDA for the low-rank
+        Nystroem approximation of the kernel (see the module docstring; for
+        large n), "exact" the exact n x n problem. "auto" uses Nystroem when
+        ns + nt > 5000 (``NYSTROEM_MIN_N``) and ``solver="auto"``.
+    n_landmarks : int, default=1000
+        Number m of landmark samples of the Nystroem approximation (all
+        samples when m >= ns + nt).
+    random_state : int, RandomState or None, default=None
+        Seed of the landmark sampling (Nystroem only).
     estimator : classifier or None, default=None
         Classifier that pseudo-labels the target at every iteration and makes
         the final predictions; None gives 1-nearest-neighbour (the paper's).
@@ -136,12 +161,18 @@ class JDA(TransferMethod):
     Attributes
     ----------
     solver_ : str
+        "primal" or "dual" ("primal" for Nystroem).
+    approximation_ : str
+        "exact" or "nystroem".
+    nystroem_ : tltk_core.kernels.NystroemMap
+        Nystroem only: the fitted feature map Phi (of the normalised samples).
     n_iter_ : int
         Iterations run.
     eigenvalues_ : ndarray (n_components,)
         Eigenvalues of the final problem, decreasing (0 for zero columns).
     components_ : ndarray (n_features, n_components)
         Linear kernel: the projection of the (normalised) samples.
+        Nystroem: the projection of their Nystroem features.
     dual_coef_, X_fit_ :
         Other kernels: W and the pooled (normalised) training samples.
     gamma_ : float or None
@@ -160,7 +191,8 @@ class JDA(TransferMethod):
     info = INFO
 
     def __init__(self, n_components=30, kernel="linear", mu=1.0, gamma=None, degree=3,
-                 coef0=1.0, max_iter=10, normalize=True, solver="auto", estimator=None):
+                 coef0=1.0, max_iter=10, normalize=True, solver="auto", approximation="auto",
+                 n_landmarks=1000, random_state=None, estimator=None):
         self.n_components = n_components
         self.kernel = kernel
         self.mu = mu
@@ -170,6 +202,9 @@ class JDA(TransferMethod):
         self.max_iter = max_iter
         self.normalize = normalize
         self.solver = solver
+        self.approximation = approximation
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
         self.estimator = estimator
 
     # -- hyperparameters ---------------------------------------------------
@@ -193,10 +228,12 @@ class JDA(TransferMethod):
             raise InputError(f"solver='primal' needs kernel='linear' (the primal form "
                              f"works in feature space); got kernel={self.kernel!r}. "
                              "Use solver='dual' or 'auto'.")
+        check_low_rank_params(self.approximation, self.n_landmarks, self.random_state,
+                              self.kernel, self.solver)
 
     # -- fitting ----------------------------------------------------------
     def _fit(self, Xs, ys, Xt, yt):
-        for stale in ("components_", "dual_coef_", "X_fit_"):  # from an earlier fit
+        for stale in ("components_", "dual_coef_", "X_fit_", "nystroem_"):  # from an earlier fit
             self.__dict__.pop(stale, None)
         ns, nt = Xs.shape[0], Xt.shape[0]
         n, d = ns + nt, Xs.shape[1]
@@ -211,12 +248,20 @@ class JDA(TransferMethod):
         n_classes = len(self.classes_)
         linear = self.kernel == "linear"
         solver = self.solver
+        nystroem = self.solver == "auto" and use_nystroem(
+            self.approximation, self.kernel, n, NYSTROEM_MIN_N)
+        self.approximation_ = "nystroem" if nystroem else "exact"
         if solver == "auto":
-            solver = "primal" if linear and d < n else "dual"
+            solver = "primal" if (linear and d < n) or nystroem else "dual"
         self.solver_ = solver
         self.gamma_ = None if self.kernel in ("linear", "cosine") else resolve_gamma(X, self.gamma)
 
-        if solver == "primal":
+        if nystroem:
+            self.nystroem_ = NystroemMap(
+                kernel=self.kernel, gamma=self.gamma_, degree=self.degree, coef0=self.coef0,
+                n_landmarks=self.n_landmarks, random_state=self.random_state).fit(X)
+            problem = _PrimalProblem(self.nystroem_.transform(X))
+        elif solver == "primal":
             problem = _PrimalProblem(X)
         else:
             K = kernel_matrix(X, kernel=self.kernel, gamma=self.gamma_,
@@ -258,7 +303,9 @@ class JDA(TransferMethod):
     def _transform(self, X):
         if self.normalize:
             X = _unit_rows(X)
-        if hasattr(self, "components_"):
+        if hasattr(self, "nystroem_"):
+            Z = self.nystroem_.transform(X) @ self.components_
+        elif hasattr(self, "components_"):
             Z = np.asarray(X @ self.components_)
         else:
             Z = kernel_matrix(X, self.X_fit_, kernel=self.kernel, gamma=self.gamma_,

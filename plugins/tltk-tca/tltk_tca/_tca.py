@@ -56,6 +56,20 @@ Conventions (documented in the class docstring):
 - Components whose eigenvalue is numerically zero (beyond the rank of the
   centred data) carry no variance: they are returned as zero columns, so the
   output always has ``n_components`` columns.
+
+Large n: the Nystroem (low-rank) form
+-------------------------------------
+The exact kernel forms cost O(n^2) memory and O(n^3) time (O(n^2) per Lanczos
+iteration). For a non-linear kernel, ``approximation="nystroem"`` replaces K
+by its Nystroem approximation K ~= Phi Phi^T, Phi = k(X, L) W^-1/2 with m =
+``n_landmarks`` landmark rows L drawn uniformly (seeded by ``random_state``)
+from the pooled source and target samples and W = k(L, L)
+(:class:`tltk_core.kernels.NystroemMap`). TCA with the kernel Phi Phi^T is
+exactly the linear-kernel TCA of the features Phi, which is solved in the
+m x m primal form above: O(n m d + n m^2 + m^3) time, O(n m) memory.
+``transform(X) = Phi(X) @ components_``. ``approximation="auto"`` (the
+default) keeps the exact form up to ``NYSTROEM_MIN_N`` pooled samples and
+uses Nystroem above; the linear kernel is always solved exactly.
 """
 from __future__ import annotations
 
@@ -65,13 +79,15 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, check_param, stack_rows
-from tltk_core.kernels import (KERNELS, eig_rtol, kernel_matrix, mmd_vector, resolve_gamma,
-                               sign_flips, small_eigh_threads, top_eigh_rank_one_shift,
-                               top_generalized_eigh, unit_components)
+from tltk_core.kernels import (KERNELS, NystroemMap, check_low_rank_params, eig_rtol,
+                               kernel_matrix, mmd_vector, resolve_gamma, sign_flips,
+                               small_eigh_threads, top_eigh_rank_one_shift, top_generalized_eigh,
+                               unit_components, use_nystroem)
 
 from . import INFO
 
 SOLVERS = ("auto", "primal", "dual")
+NYSTROEM_MIN_N = 5000   # approximation="auto": exact up to this many pooled samples
 
 
 class TCA(TransferMethod):
@@ -105,6 +121,17 @@ class TCA(TransferMethod):
         only) solves the equivalent d x d problem. "auto" takes the primal
         form for the linear kernel when n_features < ns + nt. Both give the
         same embedding.
+    approximation : {"auto", "exact", "nystroem"}, default="auto"
+        Non-linear kernels only. "nystroem" solves TCA for the low-rank
+        Nystroem approximation of the kernel (see the module docstring;
+        for large n), "exact" the exact n x n problem. "auto" uses Nystroem
+        when ns + nt > 5000 (``NYSTROEM_MIN_N``) and ``solver="auto"``.
+    n_landmarks : int, default=1000
+        Number m of landmark samples of the Nystroem approximation (all
+        samples when m >= ns + nt). Larger: closer to the exact kernel,
+        cost O(n m^2).
+    random_state : int, RandomState or None, default=None
+        Seed of the landmark sampling (Nystroem only).
     estimator : classifier or None, default=None
         Final classifier trained on the embedded source; None gives
         1-nearest-neighbour, the classifier of the Office-Caltech protocol
@@ -113,12 +140,18 @@ class TCA(TransferMethod):
     Attributes
     ----------
     solver_ : str
-        "primal" or "dual", the form that was solved.
+        "primal" or "dual", the form that was solved ("primal" for Nystroem).
+    approximation_ : str
+        "exact" or "nystroem".
+    nystroem_ : tltk_core.kernels.NystroemMap
+        Nystroem only: the fitted feature map Phi.
     eigenvalues_ : ndarray (n_components,)
         Generalised eigenvalues of the components, decreasing (0 for the
         zero columns).
     components_ : ndarray (n_features, n_components)
-        Linear kernel only: the projection, ``transform(X) = X @ components_``.
+        Linear kernel: the projection, ``transform(X) = X @ components_``.
+        Nystroem: the projection of the features,
+        ``transform(X) = nystroem_.transform(X) @ components_``.
     dual_coef_ : ndarray (n_train, n_components)
         Other kernels: W, ``transform(X) = k(X, X_fit_) @ dual_coef_``.
     X_fit_ : ndarray or sparse matrix
@@ -134,7 +167,8 @@ class TCA(TransferMethod):
     info = INFO
 
     def __init__(self, n_components=30, kernel="linear", mu=0.1, gamma=None, degree=3,
-                 coef0=1.0, solver="auto", estimator=None):
+                 coef0=1.0, solver="auto", approximation="auto", n_landmarks=1000,
+                 random_state=None, estimator=None):
         self.n_components = n_components
         self.kernel = kernel
         self.mu = mu
@@ -142,6 +176,9 @@ class TCA(TransferMethod):
         self.degree = degree
         self.coef0 = coef0
         self.solver = solver
+        self.approximation = approximation
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
         self.estimator = estimator
 
     # -- hyperparameters ---------------------------------------------------
@@ -163,10 +200,12 @@ class TCA(TransferMethod):
             raise InputError(f"solver='primal' needs kernel='linear' (the primal form "
                              f"works in feature space); got kernel={self.kernel!r}. "
                              "Use solver='dual' or 'auto'.")
+        check_low_rank_params(self.approximation, self.n_landmarks, self.random_state,
+                              self.kernel, self.solver)
 
     # -- fitting ----------------------------------------------------------
     def _fit(self, Xs, ys, Xt, yt):
-        for stale in ("components_", "dual_coef_", "X_fit_"):  # from an earlier fit
+        for stale in ("components_", "dual_coef_", "X_fit_", "nystroem_"):  # from an earlier fit
             self.__dict__.pop(stale, None)
         ns, nt = Xs.shape[0], Xt.shape[0]
         n, d = ns + nt, Xs.shape[1]
@@ -179,12 +218,23 @@ class TCA(TransferMethod):
         e = mmd_vector(ns, nt)
         linear = self.kernel == "linear"
         solver = self.solver
+        nystroem = self.solver == "auto" and use_nystroem(
+            self.approximation, self.kernel, n, NYSTROEM_MIN_N)
+        self.approximation_ = "nystroem" if nystroem else "exact"
         if solver == "auto":
-            solver = "primal" if linear and d < n else "dual"
+            solver = "primal" if (linear and d < n) or nystroem else "dual"
         self.solver_ = solver
         self.gamma_ = None if self.kernel in ("linear", "cosine") else resolve_gamma(X, self.gamma)
 
-        if solver == "primal":
+        if nystroem:
+            self.nystroem_ = NystroemMap(
+                kernel=self.kernel, gamma=self.gamma_, degree=self.degree, coef0=self.coef0,
+                n_landmarks=self.n_landmarks, random_state=self.random_state).fit(X)
+            Phi = self.nystroem_.transform(X)
+            w, A = _tca_primal(Phi, e, self.mu, k)
+            Z = Phi @ A
+            del Phi
+        elif solver == "primal":
             w, A = _tca_primal(X, e, self.mu, k)
             Z = np.asarray(X @ A)
         else:
@@ -197,7 +247,7 @@ class TCA(TransferMethod):
                 A = np.asarray(X.T @ W)
         signs = sign_flips(Z)
         Z *= signs
-        if linear:
+        if linear or nystroem:
             self.components_ = A * signs
         else:
             self.dual_coef_ = W * signs
@@ -208,6 +258,8 @@ class TCA(TransferMethod):
 
     # -- using the embedding ----------------------------------------------
     def _transform(self, X):
+        if hasattr(self, "nystroem_"):
+            return self.nystroem_.transform(X) @ self.components_
         if hasattr(self, "components_"):
             return np.asarray(X @ self.components_)
         K = kernel_matrix(X, self.X_fit_, kernel=self.kernel, gamma=self.gamma_,
@@ -271,3 +323,4 @@ def _tca_primal(X, e, mu, k):
 
 
 LANCZOS_MIN_N = 1000   # dual problems this big, with k <= n/10, use Lanczos
+
