@@ -368,3 +368,27 @@ def check_low_rank_params(approximation, n_landmarks, random_state, kernel, solv
         if solver != "auto":
             raise InputError(f"approximation='nystroem' solves its own low-rank form and needs "
                              f"solver='auto'; got solver={solver!r}")
+
+
+SOLVERS = ("auto", "primal", "dual")
+
+
+def check_kernel_embedding_params(est):
+    """Validate the hyperparameters that the kernel-embedding methods (TCA, JDA)
+    share: ``n_components, kernel, mu, gamma, degree, coef0, solver,
+    approximation, n_landmarks, random_state``. InputError naming the bad one."""
+    from .method import check_param
+
+    check_param(est.n_components, "n_components", kind=int, low=1)
+    check_param(est.kernel, "kernel", choices=KERNELS)
+    check_param(est.mu, "mu", kind=float, low=0, low_inclusive=False)
+    check_param(est.gamma, "gamma", kind=float, low=0, low_inclusive=False, allow_none=True)
+    check_param(est.degree, "degree", kind=int, low=1)
+    check_param(est.coef0, "coef0", kind=float)
+    check_param(est.solver, "solver", choices=SOLVERS)
+    if est.solver == "primal" and est.kernel != "linear":
+        raise InputError(f"solver='primal' needs kernel='linear' (the primal form works in "
+                         f"feature space); got kernel={est.kernel!r}. Use solver='dual' or "
+                         "'auto'.")
+    check_low_rank_params(est.approximation, est.n_landmarks, est.random_state, est.kernel,
+                          est.solver)

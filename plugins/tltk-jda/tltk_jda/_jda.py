@@ -93,14 +93,13 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, check_param, stack_rows
-from tltk_core.kernels import (KERNELS, NystroemMap, check_low_rank_params, class_mmd_vectors,
+from tltk_core.kernels import (NystroemMap, check_kernel_embedding_params, class_mmd_vectors,
                                eig_rtol, kernel_matrix, mmd_vector, resolve_gamma, sign_flips,
                                small_eigh_threads, top_eigh_low_rank_shift, top_generalized_eigh,
                                unit_components, use_nystroem)
 
 from . import INFO
 
-SOLVERS = ("auto", "primal", "dual")
 LANCZOS_MIN_N = 1000   # dual problems this big, with k <= n/10, use Lanczos
 NYSTROEM_MIN_N = 5000   # approximation="auto": exact up to this many pooled samples
 
@@ -214,22 +213,9 @@ class JDA(TransferMethod):
         return KNeighborsClassifier(n_neighbors=1)
 
     def _check_params(self):
-        check_param(self.n_components, "n_components", kind=int, low=1)
-        check_param(self.kernel, "kernel", choices=KERNELS)
-        check_param(self.mu, "mu", kind=float, low=0, low_inclusive=False)
-        check_param(self.gamma, "gamma", kind=float, low=0, low_inclusive=False,
-                    allow_none=True)
-        check_param(self.degree, "degree", kind=int, low=1)
-        check_param(self.coef0, "coef0", kind=float)
+        check_kernel_embedding_params(self)
         check_param(self.max_iter, "max_iter", kind=int, low=1)
         check_param(self.normalize, "normalize", kind=bool)
-        check_param(self.solver, "solver", choices=SOLVERS)
-        if self.solver == "primal" and self.kernel != "linear":
-            raise InputError(f"solver='primal' needs kernel='linear' (the primal form "
-                             f"works in feature space); got kernel={self.kernel!r}. "
-                             "Use solver='dual' or 'auto'.")
-        check_low_rank_params(self.approximation, self.n_landmarks, self.random_state,
-                              self.kernel, self.solver)
 
     # -- fitting ----------------------------------------------------------
     def _fit(self, Xs, ys, Xt, yt):

@@ -78,15 +78,14 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from tltk_core import InputError, TransferMethod, check_param, stack_rows
-from tltk_core.kernels import (KERNELS, NystroemMap, check_low_rank_params, eig_rtol,
+from tltk_core import InputError, TransferMethod, stack_rows
+from tltk_core.kernels import (NystroemMap, check_kernel_embedding_params, eig_rtol,
                                kernel_matrix, mmd_vector, resolve_gamma, sign_flips,
                                small_eigh_threads, top_eigh_rank_one_shift, top_generalized_eigh,
                                unit_components, use_nystroem)
 
 from . import INFO
 
-SOLVERS = ("auto", "primal", "dual")
 NYSTROEM_MIN_N = 5000   # approximation="auto": exact up to this many pooled samples
 
 
@@ -188,20 +187,7 @@ class TCA(TransferMethod):
         return KNeighborsClassifier(n_neighbors=1)
 
     def _check_params(self):
-        check_param(self.n_components, "n_components", kind=int, low=1)
-        check_param(self.kernel, "kernel", choices=KERNELS)
-        check_param(self.mu, "mu", kind=float, low=0, low_inclusive=False)
-        check_param(self.gamma, "gamma", kind=float, low=0, low_inclusive=False,
-                    allow_none=True)
-        check_param(self.degree, "degree", kind=int, low=1)
-        check_param(self.coef0, "coef0", kind=float)
-        check_param(self.solver, "solver", choices=SOLVERS)
-        if self.solver == "primal" and self.kernel != "linear":
-            raise InputError(f"solver='primal' needs kernel='linear' (the primal form "
-                             f"works in feature space); got kernel={self.kernel!r}. "
-                             "Use solver='dual' or 'auto'.")
-        check_low_rank_params(self.approximation, self.n_landmarks, self.random_state,
-                              self.kernel, self.solver)
+        check_kernel_embedding_params(self)
 
     # -- fitting ----------------------------------------------------------
     def _fit(self, Xs, ys, Xt, yt):
