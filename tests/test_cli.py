@@ -236,3 +236,24 @@ def test_each_distinct_warning_is_shown_once(capsys, monkeypatch):
         warnings.warn("another thing")
     err = capsys.readouterr().err.splitlines()
     assert err == ["Warning: solver failed to converge", "Warning: another thing"]
+
+
+def test_progress_line_for_long_runs_is_erased_and_silent_when_quick():
+    import io
+    import time
+
+    from tltk_core.cli import Progress
+
+    out = io.StringIO()
+    with Progress("tca on task", stream=out, delay=0.05, interval=0.05) as p:
+        time.sleep(0.3)
+    text = out.getvalue()
+    assert p.shown and "running tca on task ... 0 s" in text and text.endswith("\r\033[K")
+    quick = io.StringIO()
+    with Progress("tca", stream=quick, delay=5.0):
+        pass
+    assert quick.getvalue() == ""
+    off = io.StringIO()
+    with Progress("tca", stream=off, enabled=False, delay=0.0):
+        time.sleep(0.1)
+    assert off.getvalue() == ""

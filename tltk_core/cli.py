@@ -274,7 +274,8 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
     from .evaluate import run
 
     try:
-        result = run(name, task, hyper, target_labels=target_labels, seed=seed)
+        with Progress(f"{name} on {task.name}", enabled=not as_json):
+            result = run(name, task, hyper, target_labels=target_labels, seed=seed)
     except (InputError, BrokenMethodError):
         raise
     except Exception as exc:
@@ -287,6 +288,54 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
         click.echo(json.dumps(result, indent=2))
         return
     _print_run(result, task)
+
+
+class Progress:
+    """An elapsed-time line on stderr while a long step runs, erased at the end.
+
+    Shown only on a terminal (never in pipes, logs or --json runs) and only
+    after ``delay`` seconds, so quick runs print nothing extra.
+    """
+
+    def __init__(self, label, enabled=True, stream=None, delay=1.0, interval=0.5):
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled and (stream is not None or self.stream.isatty())
+        self.delay, self.interval = delay, interval
+        self._thread = None
+        self.shown = False
+
+    def __enter__(self):
+        if self.enabled:
+            import threading
+            import time
+
+            self._stop = threading.Event()
+            start = time.monotonic()
+
+            def tick():
+                if self._stop.wait(self.delay):
+                    return
+                while True:
+                    elapsed = time.monotonic() - start
+                    self.stream.write(f"\r  running {self.label} ... {elapsed:.0f} s")
+                    self.stream.flush()
+                    self.shown = True
+                    if self._stop.wait(self.interval):
+                        return
+
+            self._thread = threading.Thread(target=tick, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            if self.shown:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+        return False
 
 
 def _fmt(acc):
