@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import tltk_core.registry as registry
 from core_helpers import fake_method_dist, run_tltk, write_dist
 from tltk_core.cli import cli
+from tltk_core.testing import make_domains
 
 FAILING = '''
 from tltk_core import MethodInfo, TransferMethod, hookimpl
@@ -149,6 +150,44 @@ def test_multiple_sources_are_pooled_for_single_source_methods(plugins, tmp_path
     assert json.loads(r.stdout)["n_source"] == 120
     assert "Warning: method 'centre' is single-source: pooling the 2 source domains" \
         in r.stderr
+
+
+def test_multi_source_run_reports_pooled_and_best_single_source(plugins, tmp_path):
+    """Two sources, one of them with its labels flipped: pooling hurts, the good
+    source alone is the bar, and each single-source figure is the baseline
+    classifier fitted on that source alone."""
+    from tltk_core import load
+
+    Xs, ys, Xt, yt = make_domains(n_source=120, shift=0.2)
+    np.savez(tmp_path / "good.npz", X=Xs[:60], y=ys[:60])
+    np.savez(tmp_path / "flipped.npz", X=Xs[60:], y=1 - ys[60:])
+    np.savez(tmp_path / "t.npz", X=Xt, y=yt)
+    r = invoke("run", "centre", "--source", str(tmp_path / "flipped.npz"), "--source",
+               str(tmp_path / "good.npz"), "--target", str(tmp_path / "t.npz"), "--json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    want = []
+    for X, y in ((Xs[60:], 1 - ys[60:]), (Xs[:60], ys[:60])):
+        base = load("centre").baseline_estimator().fit(X, y)
+        want.append(float(np.mean(base.predict(Xt) == yt)))
+    assert out["baseline_single_source_accuracies"] == pytest.approx(want)
+    assert out["baseline_best_single_source"].endswith("good.npz")
+    assert out["baseline_best_single_source_accuracy"] == max(want)
+    assert out["baseline_best_single_source_accuracy"] > out["baseline_accuracy"]
+    human = invoke("run", "centre", "--source", str(tmp_path / "flipped.npz"), "--source",
+                   str(tmp_path / "good.npz"), "--target", str(tmp_path / "t.npz"))
+    assert "on the sources pooled" in human.stdout
+    assert "best single source" in human.stdout and "good.npz alone" in human.stdout
+
+
+def test_single_source_run_has_no_single_source_figures(plugins, tmp_path):
+    Xs, ys, Xt, yt = make_domains()
+    np.savez(tmp_path / "s.npz", X=Xs, y=ys)
+    np.savez(tmp_path / "t.npz", X=Xt, y=yt)
+    out = json.loads(invoke("run", "centre", "--source", str(tmp_path / "s.npz"), "--target",
+                            str(tmp_path / "t.npz"), "--json").stdout)
+    assert out["baseline_best_single_source_accuracy"] is None
+    assert out["source_domains"] == [str(tmp_path / "s.npz")]
 
 
 def test_unlabelled_target_gives_predictions_without_accuracy(plugins, tmp_path):

@@ -361,14 +361,21 @@ def _print_run(r, task):
         click.echo("  the target has no labels: accuracy cannot be measured")
     else:
         click.echo(f"  accuracy              {_fmt(r['accuracy'])}")
+        alone = "the sources pooled" if n_src > 1 else "the source alone"
         click.echo(f"  baseline              {_fmt(r['baseline_accuracy'])}   "
-                   f"({r['baseline']} on the source alone)")
+                   f"({r['baseline']} on {alone})")
+        if r.get("baseline_best_single_source_accuracy") is not None:
+            click.echo(f"  best single source    {_fmt(r['baseline_best_single_source_accuracy'])}"
+                       f"   ({r['baseline']} on {r['baseline_best_single_source']} alone)")
         if r["baseline_source_target_accuracy"] is not None:
             click.echo(f"  baseline + target     {_fmt(r['baseline_source_target_accuracy'])}"
                        f"   ({r['baseline']} on source + revealed target)")
         gain = r["accuracy"] - r["baseline_accuracy"]
         verdict = "transfer helps" if gain > 0 else "no gain over the baseline"
         click.echo(f"  gain                  {100 * gain:+6.2f} points ({verdict})")
+        best = r.get("baseline_best_single_source_accuracy")
+        if best is not None and r["accuracy"] <= best:
+            click.echo("  (not above the best single source)")
     if r.get("published_accuracy") is not None:
         click.echo(f"  published             {_fmt(r['published_accuracy'])}   "
                    f"({r['published_source']})")
