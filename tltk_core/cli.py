@@ -89,6 +89,8 @@ def cli():
       tltk datasets             the benchmark datasets and whether their files are here
       tltk run tca --dataset office-caltech-surf --task C:A
                                 a benchmark task under its paper's protocol
+      tltk bench --methods tca,jda --dataset office-caltech-surf --store s.sqlite
+                                many runs, resumable, with a summary table
     """
 
 
@@ -494,6 +496,182 @@ def fetch_cmd(dataset, force):
 
     for path in fetch(dataset, force=force):
         click.echo(f"ok  {path}")
+
+
+# -- bench ---------------------------------------------------------------------
+def _csv_list(text, what):
+    items = [t.strip() for t in (text or "").split(",") if t.strip()]
+    if text is not None and not items:
+        raise InputError(f"{what}: expected a comma-separated list")
+    return items
+
+
+def _bench_params(pairs, methods):
+    """``-p method.key=value`` for one method, ``-p key=value`` for every method
+    of the grid that has ``key``; an unknown key is an error naming it."""
+    out = {m: {} for m in methods}
+    accepted = {m: set(get_registry().get(m).load_class()._get_param_names()) for m in methods}
+    for pair in pairs:
+        lhs, sep, rhs = pair.partition("=")
+        method, _, key = lhs.strip().rpartition(".")
+        ((key, value),) = _parse_params([f"{key}{sep}{rhs}"]).items()
+        if method:
+            if method not in out:
+                raise InputError(f"-p {pair}: method {method!r} is not in --methods")
+            if key not in accepted[method]:
+                raise InputError(f"-p {pair}: method {method!r} has no hyperparameter "
+                                 f"{key!r} (see 'tltk info {method}')")
+            out[method][key] = value
+        else:
+            takers = [m for m in methods if key in accepted[m]]
+            if not takers:
+                raise InputError(f"-p {pair}: no method of the grid has a hyperparameter "
+                                 f"{key!r}")
+            for m in takers:
+                out[m][key] = value
+    return out
+
+
+def _report(summary, fmt, plot):
+    from .bench import format_summary, plot_gains
+
+    if summary:
+        click.echo(format_summary(summary, fmt))
+    if plot:
+        plot_gains(summary, plot)
+        click.echo(f"plot written to {plot}", err=True)
+
+
+_FORMATS = click.Choice(["table", "csv", "json", "markdown"])
+
+
+@cli.group("bench", invoke_without_command=True)
+@click.option("--methods", default=None, metavar="A,B,...|all",
+              help="Methods to run; 'all' = every installed method.")
+@click.option("--dataset", default=None, metavar="D", help="Benchmark dataset (tltk datasets).")
+@click.option("--tasks", default=None, metavar="S:T,...",
+              help="Tasks of the dataset (default: all of them).")
+@click.option("--seeds", default="0", show_default=True, metavar="0,1,...",
+              help="Seeds: each (method, task) runs once per seed.")
+@click.option("-p", "--param", "params", multiple=True, metavar="[METHOD.]KEY=VALUE",
+              help="Hyperparameter for one method (tca.n_components=30) or for every "
+                   "method that has it.")
+@click.option("--store", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="SQLite result store; created if absent, resumed if present.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs in parallel on this machine (joblib, loky).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Send the runs to this Dask distributed scheduler instead.")
+@click.option("--retry-failed", is_flag=True, help="Run again the runs stored as failed.")
+@click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True,
+              help="Format of the summary table.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Also draw the gain per method and task (needs matplotlib).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Machine-readable output: the summary and the runs of the grid.")
+@_debug_option
+@click.pass_context
+def bench_cmd(ctx, methods, dataset, tasks, seeds, params, store, jobs, scheduler,
+              retry_failed, fmt, plot, as_json):
+    """Run methods x tasks x seeds; keep every run in a store that survives interruption.
+
+    \b
+      tltk bench --methods tca,jda --dataset office-caltech-surf --seeds 0,1 --store s.sqlite
+      tltk bench report --store s.sqlite --format markdown --plot gains.png
+
+    Re-running the same command skips the runs already stored: after Ctrl-C, a
+    killed process or a lost worker, it does only what is missing. A failing
+    run is stored as failed with its error and the grid goes on (--retry-failed
+    runs those again). Each run's result is written in its own transaction.
+    With --scheduler the runs go to a Dask cluster whose workers have tltk, the
+    plugins and the data (TLTK_DATA) installed.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .bench import GridProgress, Store, expand_grid, run_grid, summarise
+
+    _show_warnings()
+    if not (methods and dataset and store):
+        raise InputError("tltk bench needs --methods, --dataset and --store "
+                         "(or 'tltk bench report --store FILE')")
+    if scheduler and jobs != 1:
+        raise InputError("give --jobs or --scheduler, not both")
+    registry = get_registry()
+    info = registry.get_dataset(dataset).info
+    if methods.strip() == "all":
+        names = [e.name for e in registry.entries() if e.status == "ok"]
+    else:
+        names = _csv_list(methods, "--methods")
+        for n in names:
+            registry.get(n)  # unknown or broken: fail before anything runs
+    task_ids = []
+    for t in (_csv_list(tasks, "--tasks") if tasks else info.tasks):
+        task_ids.append(info.resolve_task(t)[0])
+    try:
+        seed_list = [int(x) for x in _csv_list(seeds, "--seeds")]
+    except ValueError:
+        raise InputError(f"--seeds {seeds!r}: expected integers, e.g. 0,1,2") from None
+    specs = expand_grid(names, dataset, task_ids, seed_list, _bench_params(params, names))
+    st = Store(store)
+    try:
+        have = st.finished(include_failed=not retry_failed)
+        skipped = sum(s.key in have for s in specs)
+        todo_n = len(specs) - skipped
+        if not as_json:
+            click.echo(f"{len(specs)} runs in the grid ({len(names)} methods x "
+                       f"{len(task_ids)} tasks x {len(seed_list)} seeds); {skipped} already "
+                       f"in {store}, {todo_n} to run"
+                       + (f" on {scheduler}" if scheduler else
+                          f" with {jobs} jobs" if jobs > 1 else ""), err=True)
+        progress = GridProgress(todo_n)
+        try:
+            _, done = run_grid(specs, st, jobs=jobs, scheduler=scheduler,
+                               retry_failed=retry_failed, on_row=progress)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            _error(f"interrupted: the finished runs are in {store}; run the same command "
+                   "again to do the rest", 130, False)
+        keys = {s.key for s in specs}
+        rows = st.rows(keys)
+    finally:
+        st.close()
+    summary = summarise(rows)
+    failed = [r for r in rows if r["status"] != "ok"]
+    if as_json:
+        click.echo(json.dumps({"store": str(store), "runs": len(specs), "ran": len(done),
+                               "failed": len(failed), "summary": summary,
+                               "rows": [{k: v for k, v in r.items() if k != "result"}
+                                        for r in rows]}, indent=2))
+        if plot:
+            from .bench import plot_gains
+
+            plot_gains(summary, plot)
+        return
+    _report(summary, fmt, plot)
+    if failed:
+        click.echo(f"{len(failed)} of {len(specs)} runs failed (their errors are in the store; "
+                   "--retry-failed runs them again)", err=True)
+
+
+@bench_cmd.command("report")
+@click.option("--store", type=click.Path(dir_okay=False), required=True, metavar="FILE",
+              help="A store written by 'tltk bench'.")
+@click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Draw the gain per method and task (needs matplotlib).")
+@_debug_option
+def bench_report_cmd(store, fmt, plot):
+    """Show a store again: mean ± std over seeds, gain, published numbers."""
+    from .bench import Store, summarise
+
+    st = Store(store, create=False)
+    try:
+        rows = st.rows()
+    finally:
+        st.close()
+    if not rows:
+        raise InputError(f"--store {store}: holds no run yet")
+    _report(summarise(rows), fmt, plot)
 
 
 def main(argv=None):
