@@ -299,8 +299,19 @@ def test_summary_is_mean_and_sample_std_over_seeds():
     assert s["accuracy_mean"] == pytest.approx(0.7)
     assert s["accuracy_std"] == pytest.approx(0.1414213562)
     assert s["gain"] == pytest.approx(0.2) and (s["runs"], s["failed"]) == (3, 1)
+    assert s["significant"] is True and s["gain_over_strong"] is None
     table = format_summary([s])
     assert "70.00 ± 14.14" in table and "+20.00" in table and "2/3" in table
+    assert "n.s." not in table
+    # a gain smaller than the spread over seeds is marked not significant
+    noisy, = summarise([row(0, 0.4, 0.5), row(1, 0.8, 0.5)])
+    assert noisy["gain"] == pytest.approx(0.1) and noisy["significant"] is False
+    assert "+10.00 (n.s.)" in format_summary([noisy])
+    one, = summarise([row(0, 0.6, 0.5)])
+    assert one["significant"] is None and "n.s." not in format_summary([one])
+    strong = [dict(row(0, 0.6, 0.5), strong_baseline_accuracy=0.65)]
+    assert summarise(strong)[0]["gain_over_strong"] == pytest.approx(-0.05)
+    assert "-5.00" in format_summary(summarise(strong))
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="Linux only")

@@ -46,7 +46,16 @@ def plugins(tmp_path_factory):
 
 
 def invoke(*args):
-    return CliRunner().invoke(cli, list(args))
+    """Run the command in-process; ``tltk run`` skips the strong baseline (a
+    cross-validated logistic regression, seconds per call) except where a test
+    asks for it with ``--strong``."""
+    args = list(args)
+    if args and args[0] == "run":
+        if "--strong" in args:
+            args.remove("--strong")
+        else:
+            args.append("--no-strong-baseline")
+    return CliRunner().invoke(cli, args)
 
 
 def one_error_line(result, code):
@@ -178,6 +187,28 @@ def test_multi_source_run_reports_pooled_and_best_single_source(plugins, tmp_pat
                    str(tmp_path / "good.npz"), "--target", str(tmp_path / "t.npz"))
     assert "on the sources pooled" in human.stdout
     assert "best single source" in human.stdout and "good.npz alone" in human.stdout
+
+
+def test_strong_baseline_is_reported_and_judged_in_words(plugins):
+    """The strong no-transfer baseline (C by CV on the source) is in the JSON and
+    the human output says whether the method beat it."""
+    from tltk_core.baselines import strong_baseline_estimator
+    from tltk_core.data import bundled_task
+
+    out = json.loads(invoke("run", "centre", "--json", "--strong").stdout)
+    task = bundled_task()
+    want = strong_baseline_estimator().fit(task.sources[0].X, task.sources[0].y)
+    acc = float(np.mean(want.predict(task.target.X) == task.target.y))
+    assert out["strong_baseline_accuracy"] == pytest.approx(acc)
+    assert out["beats_strong_baseline"] == (out["accuracy"] > acc)
+    assert "C=" in out["strong_baseline"]
+    human = invoke("run", "centre", "--strong").stdout
+    assert "strong baseline" in human
+    verdict = ("centre beats the strong no-transfer baseline" if out["beats_strong_baseline"]
+               else "centre does NOT beat the strong no-transfer baseline")
+    assert verdict in human
+    skipped = json.loads(invoke("run", "centre", "--json").stdout)
+    assert skipped["strong_baseline_accuracy"] is None
 
 
 def test_single_source_run_has_no_single_source_figures(plugins, tmp_path):

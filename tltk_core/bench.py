@@ -42,6 +42,7 @@ COLUMNS = (
     ("status", "TEXT NOT NULL"),          # ok | failed
     ("accuracy", "REAL"),
     ("baseline_accuracy", "REAL"),
+    ("strong_baseline_accuracy", "REAL"),
     ("published_accuracy", "REAL"),
     ("fit_seconds", "REAL"),
     ("peak_rss_mib", "REAL"),
@@ -139,6 +140,7 @@ def execute(spec: RunSpec) -> dict:
         result.pop("predictions", None)
         row.update(status="ok", accuracy=result["accuracy"],
                    baseline_accuracy=result["baseline_accuracy"],
+                   strong_baseline_accuracy=result["strong_baseline_accuracy"],
                    published_accuracy=result["published_accuracy"],
                    fit_seconds=result["fit_seconds"], peak_rss_mib=result["peak_rss_mib"],
                    distribution=result["distribution"], method_version=result["version"],
@@ -368,13 +370,20 @@ def summarise(rows):
         acc, acc_sd = _mean_std([r["accuracy"] for r in ok])
         base, _ = _mean_std([r["baseline_accuracy"] for r in ok
                              if r["baseline_accuracy"] is not None])
+        strong, _ = _mean_std([r["strong_baseline_accuracy"] for r in ok
+                               if r.get("strong_baseline_accuracy") is not None])
         pub = next((r["published_accuracy"] for r in ok if r["published_accuracy"] is not None),
                    None)
+        gain = None if acc is None or base is None else acc - base
+        # a gain within the spread over seeds is not told apart from no gain
+        significant = (None if gain is None or acc_sd is None
+                       else bool(abs(gain) > acc_sd))
         out.append({
             "dataset": dataset, "task": task, "method": method, "params": json.loads(params),
             "runs": len(rs), "failed": sum(r["status"] != "ok" for r in rs),
             "accuracy_mean": acc, "accuracy_std": acc_sd, "baseline_mean": base,
-            "gain": None if acc is None or base is None else acc - base,
+            "gain": gain, "significant": significant, "strong_baseline_mean": strong,
+            "gain_over_strong": None if acc is None or strong is None else acc - strong,
             "published": pub,
             "fit_seconds_mean": _mean_std([r["fit_seconds"] for r in ok])[0],
             "peak_rss_mib_max": max((r["peak_rss_mib"] for r in ok
@@ -392,15 +401,19 @@ def _summary_cells(s):
     if acc and s["accuracy_std"] is not None:
         acc += f" ± {100 * s['accuracy_std']:.2f}"
     gain = "" if s["gain"] is None else f"{100 * s['gain']:+.2f}"
+    if gain and s.get("significant") is False:
+        gain += " (n.s.)"
+    over = "" if s.get("gain_over_strong") is None else f"{100 * s['gain_over_strong']:+.2f}"
     params = "" if not s["params"] else json.dumps(s["params"], sort_keys=True)
     secs = "" if s["fit_seconds_mean"] is None else f"{s['fit_seconds_mean']:.2f}"
     return [s["method"] + (f" {params}" if params else ""), f"{s['dataset']}/{s['task']}",
             acc or "-", _pct(s["baseline_mean"]) or "-", gain or "-",
+            _pct(s.get("strong_baseline_mean")) or "-", over or "-",
             _pct(s["published"]) or "-", f"{s['runs'] - s['failed']}/{s['runs']}", secs or "-"]
 
 
-HEADERS = ["method", "task", "accuracy %", "baseline %", "gain", "published %", "ok/runs",
-           "fit s"]
+HEADERS = ["method", "task", "accuracy %", "baseline %", "gain", "strong %", "vs strong",
+           "published %", "ok/runs", "fit s"]
 
 
 def format_summary(summary, fmt="table"):
@@ -413,8 +426,9 @@ def format_summary(summary, fmt="table"):
 
         buf = io.StringIO()
         fields = ["dataset", "task", "method", "params", "runs", "failed", "accuracy_mean",
-                  "accuracy_std", "baseline_mean", "gain", "published", "fit_seconds_mean",
-                  "peak_rss_mib_max"]
+                  "accuracy_std", "baseline_mean", "gain", "significant",
+                  "strong_baseline_mean", "gain_over_strong", "published",
+                  "fit_seconds_mean", "peak_rss_mib_max"]
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for s in summary:

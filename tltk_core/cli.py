@@ -236,12 +236,15 @@ def _task_from_files(sources, target, keys):
               help="Hyperparameter (value parsed as a Python literal).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for revealed labels and the method's random_state.")
+@click.option("--no-strong-baseline", "no_strong", is_flag=True,
+              help="Skip the strong no-transfer baseline (logistic regression with C "
+                   "chosen by cross-validation on the source); it costs a few fits.")
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Write the predicted target labels to this file, one per line.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
 def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, target_labels,
-            params, seed, predictions, as_json):
+            params, seed, no_strong, predictions, as_json):
     """Fit method NAME and report target accuracy beside the no-transfer baseline.
 
     Without --source/--target or --dataset it runs on the bundled task
@@ -277,7 +280,8 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
 
     try:
         with Progress(f"{name} on {task.name}", enabled=not as_json):
-            result = run(name, task, hyper, target_labels=target_labels, seed=seed)
+            result = run(name, task, hyper, target_labels=target_labels, seed=seed,
+                         strong_baseline=not no_strong)
     except (InputError, BrokenMethodError):
         raise
     except Exception as exc:
@@ -372,9 +376,21 @@ def _print_run(r, task):
         if r["baseline_source_target_accuracy"] is not None:
             click.echo(f"  baseline + target     {_fmt(r['baseline_source_target_accuracy'])}"
                        f"   ({r['baseline']} on source + revealed target)")
+        if r.get("strong_baseline_accuracy") is not None:
+            click.echo(f"  strong baseline       {_fmt(r['strong_baseline_accuracy'])}   "
+                       f"({r['strong_baseline']})")
         gain = r["accuracy"] - r["baseline_accuracy"]
         verdict = "transfer helps" if gain > 0 else "no gain over the baseline"
         click.echo(f"  gain                  {100 * gain:+6.2f} points ({verdict})")
+        if r.get("strong_baseline_accuracy") is not None:
+            diff = 100 * (r["accuracy"] - r["strong_baseline_accuracy"])
+            if r["beats_strong_baseline"]:
+                click.echo(f"  {r['method']} beats the strong no-transfer baseline by "
+                           f"{diff:.2f} points")
+            else:
+                click.echo(f"  {r['method']} does NOT beat the strong no-transfer baseline "
+                           f"({diff:+.2f} points): a tuned classifier on the source alone "
+                           "does as well")
         best = r.get("baseline_best_single_source_accuracy")
         if best is not None and r["accuracy"] <= best:
             click.echo("  (not above the best single source)")

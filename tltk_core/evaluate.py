@@ -83,12 +83,25 @@ def _peak_rss_mib():
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def run(name, task, params=None, target_labels=None, seed=0):
+def _strong_baseline(task, Xs_all, ys_all):
+    """The strong no-transfer baseline fitted on the task's (pooled) sources; fitted
+    once per task object and kept on it, since every run of a grid shares it."""
+    from .baselines import strong_baseline_estimator
+
+    cached = task.extra.get("_strong_baseline")
+    if cached is None:
+        cached = strong_baseline_estimator().fit(Xs_all, ys_all)
+        task.extra["_strong_baseline"] = cached
+    return cached
+
+
+def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=True):
     """Fit method ``name`` on ``task`` and measure it. Returns a JSON-ready dict.
 
     ``target_labels``: number of target labels revealed to the method; None
     means 0 for unsupervised methods and 3 per class for methods that need
-    labelled target samples.
+    labelled target samples. ``strong_baseline``: also report the strong
+    no-transfer baseline (:func:`tltk_core.baselines.strong_baseline_estimator`).
     """
     import numpy as np
 
@@ -147,6 +160,10 @@ def run(name, task, params=None, target_labels=None, seed=0):
         X_eval = evaluation.X
         y_eval = None if evaluation.y is None else np.asarray(evaluation.y)
     pred = est.predict(X_eval)
+    from .baselines import check_predictions
+
+    n_classes = len(np.unique(np.concatenate([np.asarray(y) for y in ys])))
+    suspicious = check_predictions(pred, n_classes, y_eval)
 
     result = {
         "method": name,
@@ -163,6 +180,10 @@ def run(name, task, params=None, target_labels=None, seed=0):
         "seed": seed,
         "baseline": None,
         "baseline_source_target_accuracy": None,
+        "strong_baseline_accuracy": None,
+        "strong_baseline": None,
+        "beats_strong_baseline": None,
+        "suspicious": None,
         "source_domains": [d.name for d in task.sources],
         "baseline_single_source_accuracies": None,
         "baseline_best_single_source_accuracy": None,
@@ -198,12 +219,21 @@ def run(name, task, params=None, target_labels=None, seed=0):
             result["baseline_single_source_accuracies"] = single
             result["baseline_best_single_source_accuracy"] = single[best]
             result["baseline_best_single_source"] = task.sources[best].name
+        if strong_baseline:
+            from .baselines import describe_strong_baseline
+
+            strong = _strong_baseline(task, Xs_all, ys_all)
+            result["strong_baseline_accuracy"] = float(np.mean(strong.predict(X_eval) == y_eval))
+            result["strong_baseline"] = describe_strong_baseline(strong)
+            result["beats_strong_baseline"] = bool(result["accuracy"] >
+                                                   result["strong_baseline_accuracy"])
         if revealed.size:
             both = est.baseline_estimator()
             both.fit(_stack([Xs_all, Xt[revealed]]),
                      np.concatenate([ys_all, np.asarray(yt)[revealed]]))
             result["baseline_source_target_accuracy"] = float(
                 np.mean(both.predict(X_eval) == y_eval))
+    result["suspicious"] = suspicious
     result["predictions"] = pred
     result["peak_rss_mib"] = round(_peak_rss_mib(), 1)
     return result
