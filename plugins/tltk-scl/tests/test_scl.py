@@ -154,7 +154,9 @@ def test_no_candidate_pivots_is_graceful():
 
 @pytest.mark.parametrize("bad", [{"n_pivots": 0}, {"n_components": 0}, {"alpha": 0.0},
                                  {"min_df": 0}, {"scale": -1.0}, {"max_iter": 0},
-                                 {"loss": "hinge"}, {"binary": "yes"}])
+                                 {"loss": "hinge"}, {"binary": "yes"}, {"scale": "auto"},
+                                 {"scale_grid": ()}, {"scale_grid": (1.0, -1.0)},
+                                 {"cv": 1}])
 def test_bad_hyperparameters_name_themselves(bad):
     Xs, ys, Xt, _ = make_domains()
     with pytest.raises(InputError, match=next(iter(bad))):
@@ -249,3 +251,29 @@ def test_binary_projection_ignores_magnitudes():
     Z2 = m.transform(3.0 * Xt)[:, 40:]            # same occurrences
     np.testing.assert_allclose(Z1, Z2)
     np.testing.assert_allclose(Z1, m.scale_ * (Xt[:, m.non_pivots_] != 0) @ m.projection_.T)
+
+
+def test_scale_by_source_cross_validation():
+    # scale="cv": the relative weight is chosen from scale_grid on the source only
+    Xs, ys, Xt, yt = _domains()
+    m = SCL(n_pivots=10, n_components=4, min_df=1, scale="cv",
+            scale_grid=(0.5, 2.0)).fit(Xs, ys, Xt)
+    assert set(m.cv_scores_) == {0.5, 2.0}
+    assert m.relative_scale_ == max((0.5, 2.0), key=lambda s: (m.cv_scores_[s], -s))
+    # the target labels play no part: other target labels, same choice
+    m2 = SCL(n_pivots=10, n_components=4, min_df=1, scale="cv",
+             scale_grid=(0.5, 2.0)).fit(Xs, ys, Xt, 1 - yt)
+    assert m2.relative_scale_ == m.relative_scale_
+    fixed = SCL(n_pivots=10, n_components=4, min_df=1,
+                scale=m.relative_scale_).fit(Xs, ys, Xt)
+    np.testing.assert_allclose(fixed.transform(Xt), m.transform(Xt))
+
+
+def test_top_left_singular_equals_svd():
+    from tltk_scl._scl import top_left_singular
+
+    W = np.random.RandomState(0).randn(60, 12)
+    U, s = top_left_singular(W, 5)
+    Ur, sr, _ = np.linalg.svd(W, full_matrices=False)
+    np.testing.assert_allclose(s, sr[:5])
+    np.testing.assert_allclose(np.abs(U.T @ Ur[:, :5]), np.eye(5), atol=1e-8)

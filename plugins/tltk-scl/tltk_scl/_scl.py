@@ -32,14 +32,18 @@ boom-boxes and blenders", ACL 2007.
    densified; centring is applied to the small matrices only.
 3. Projection. theta = the top ``n_components`` left singular vectors of the
    d' x m weight matrix W (of max(W, 0) when ``positive_weights``, the
-   variant that keeps only positive predictor weights) (a thin SVD, never the d x d covariance).
+   variant that keeps only positive predictor weights) (from the m x m Gram
+   W^T W, never the d x d covariance).
    ``n_components`` is independent of the number of pivots and is capped at
    min(m, d') -- the largest rank possible -- with a warning.
 4. Representation ``[x, s * x_np theta]``. Blitzer et al. (2007) scale the
    projected block; here s is set so that the projected block's mean row
    Euclidean norm on the training rows is ``scale`` times that of x (so the
    two blocks carry comparable weight for a regularised linear classifier).
-   The final classifier is trained on the source representation.
+   The papers fix this trade-off by hand; ``scale="cv"`` chooses it from ``scale_grid`` by stratified k-fold cross-validation of
+   the final classifier on the labelled SOURCE rows only (never target
+   labels); ties go to the smaller scale. The final classifier is trained on
+   the source representation.
 """
 from __future__ import annotations
 
@@ -70,8 +74,13 @@ class SCL(TransferMethod):
         capped at the number of rows of the smaller domain.
     alpha : float, default=0.1
         Ridge penalty of the pivot predictors (per-sample loss scale).
-    scale : float, default=1.0
-        Weight of the projected block relative to x (see module docstring).
+    scale : float or "cv", default=1.0
+        Weight of the projected block relative to x (see module docstring);
+        "cv" chooses it from ``scale_grid`` by cross-validation on the source.
+    scale_grid : tuple of float, default=(0.5, 1.0, 2.0, 4.0)
+        Candidate relative weights for ``scale="cv"``.
+    cv : int, default=3
+        Folds of the source cross-validation for ``scale="cv"``.
     binary : bool, default=True
         Binarise the non-pivot features (occurrence) as input of the pivot
         predictors and of the projection, as in Blitzer et al. The original
@@ -101,6 +110,10 @@ class SCL(TransferMethod):
         theta; the shared features are ``X[:, non_pivots_] @ projection_.T``.
     singular_values_ : ndarray
         Singular values of W for the kept components.
+    relative_scale_ : float
+        The relative weight used (``scale``, or the one chosen by CV).
+    cv_scores_ : dict or None
+        Mean source cross-validation accuracy per candidate (``scale="cv"``).
     scale_ : float
         The factor s applied to the projected block.
     solver_ : str
@@ -113,13 +126,15 @@ class SCL(TransferMethod):
     info = INFO
 
     def __init__(self, n_pivots=1000, n_components=50, min_df=10, alpha=0.1, scale=1.0,
-                 binary=True, loss="squared", positive_weights=False, max_iter=100,
-                 estimator=None):
+                 scale_grid=(0.5, 1.0, 2.0, 4.0), cv=3, binary=True, loss="squared",
+                 positive_weights=False, max_iter=100, estimator=None):
         self.n_pivots = n_pivots
         self.n_components = n_components
         self.min_df = min_df
         self.alpha = alpha
         self.scale = scale
+        self.scale_grid = scale_grid
+        self.cv = cv
         self.binary = binary
         self.loss = loss
         self.positive_weights = positive_weights
@@ -131,7 +146,19 @@ class SCL(TransferMethod):
         check_param(self.n_components, "n_components", kind=int, low=1)
         check_param(self.min_df, "min_df", kind=int, low=1)
         check_param(self.alpha, "alpha", kind=float, low=0.0, low_inclusive=False)
-        check_param(self.scale, "scale", kind=float, low=0.0)
+        if not (isinstance(self.scale, str) and self.scale == "cv"):
+            if isinstance(self.scale, str):
+                raise InputError(f"scale must be a number >= 0 or 'cv'; got {self.scale!r}")
+            check_param(self.scale, "scale", kind=float, low=0.0)
+        try:
+            grid = [float(g) for g in self.scale_grid]
+        except (TypeError, ValueError):
+            raise InputError("scale_grid must be a sequence of numbers >= 0; got "
+                             f"{self.scale_grid!r}") from None
+        if not grid or min(grid) < 0 or not np.all(np.isfinite(grid)):
+            raise InputError("scale_grid must be a non-empty sequence of finite numbers "
+                             f">= 0; got {self.scale_grid!r}")
+        check_param(self.cv, "cv", kind=int, low=2)
         check_param(self.max_iter, "max_iter", kind=int, low=1)
         if self.loss not in ("modified_huber", "squared"):
             raise InputError(f"loss must be 'modified_huber' or 'squared', got {self.loss!r}")
@@ -172,8 +199,7 @@ class SCL(TransferMethod):
                                                                    self.max_iter)
                 self.solver_ = "lbfgs"
             Ws = np.maximum(W, 0.0) if self.positive_weights else W
-            U, s, _ = scipy.linalg.svd(Ws, full_matrices=False, lapack_driver="gesdd")
-            U, s = U[:, :h], s[:h]
+            U, s = top_left_singular(Ws, h)
             idx = np.argmax(np.abs(U), axis=0)            # deterministic signs
             U *= np.where(U[idx, np.arange(h)] < 0, -1.0, 1.0)
             self.pivot_weights_ = W
@@ -182,15 +208,49 @@ class SCL(TransferMethod):
             Z = np.asarray(Xnp @ U)
             zn = np.linalg.norm(Z, axis=1).mean()
             xn = _row_norms(X).mean()                      # x as given to the classifier
-            self.scale_ = float(self.scale * xn / zn) if zn > 0 else 0.0
+            unit = float(xn / zn) if zn > 0 else 0.0
+            self.cv_scores_ = None
+            if self.scale == "cv":
+                self.relative_scale_, self.cv_scores_ = self._cv_scale(
+                    Xs, ys, unit * np.asarray(self._inputs(Xs) @ U))
+            else:
+                self.relative_scale_ = float(self.scale)
+            self.scale_ = self.relative_scale_ * unit
         else:
             self.solver_ = "none"
             self.pivot_weights_ = np.zeros((dn, m))
             self.projection_ = np.zeros((0, dn))
             self.singular_values_ = np.zeros(0)
             self.scale_ = 0.0
+            self.relative_scale_ = 0.0
+            self.cv_scores_ = None
         self.n_components_ = h
         self.estimator_ = self._make_estimator().fit(self._transform(Xs), ys)
+
+    def _cv_scale(self, Xs, ys, Zs):
+        """(best relative scale, {scale: mean accuracy}) by source-only CV.
+
+        Zs is the projected source block at relative weight 1; each candidate
+        s is scored by stratified ``cv``-fold cross-validation (no shuffling,
+        deterministic) of the final classifier on ``[x, s * Zs]``.
+        """
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        n_splits = int(min(self.cv, np.bincount(ys).min()))
+        grid = sorted({float(g) for g in self.scale_grid})
+        if n_splits < 2:
+            return grid[len(grid) // 2], None
+        folds = StratifiedKFold(n_splits=n_splits)
+        scores = {}
+        for s in grid:
+            if sp.issparse(Xs):
+                F = as_csr32(sp.hstack([Xs, sp.csr_matrix(s * Zs)], format="csr"))
+            else:
+                F = np.hstack([np.asarray(Xs), s * Zs])
+            scores[s] = float(np.mean(cross_val_score(self._make_estimator(), F, ys,
+                                                      cv=folds)))
+        best = max(grid, key=lambda s: (scores[s], -s))
+        return best, scores
 
     # -- using the representation -------------------------------------------
     def _inputs(self, X):
@@ -211,6 +271,26 @@ class SCL(TransferMethod):
     def _predict(self, X):
         return self.estimator_.predict(self._transform(X))
 
+
+
+def top_left_singular(W, h):
+    """(U, s): the top-h left singular vectors and values of dense W (d' x m).
+
+    Only h are needed: the top-h eigenpairs of the small m x m Gram W^T W
+    (LAPACK, subset), then U = W V / s -- instead of a full thin SVD. Columns
+    of zero singular value (rank < h) are zero.
+    """
+    d, m = W.shape
+    if d <= m:
+        U, s, _ = scipy.linalg.svd(W, full_matrices=False, lapack_driver="gesdd")
+        return U[:, :h], s[:h]
+    G = W.T @ W
+    w, V = scipy.linalg.eigh(G, subset_by_index=[m - h, m - 1], check_finite=False)
+    s = np.sqrt(np.maximum(w[::-1], 0.0))
+    V = V[:, ::-1]
+    tol = (s[0] if s.size else 0.0) * max(d, m) * np.finfo(np.float64).eps
+    inv = np.where(s > tol, 1.0 / np.where(s > tol, s, 1.0), 0.0)
+    return (W @ V) * inv, s
 
 
 def _row_norms(X):
