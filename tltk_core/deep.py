@@ -1,0 +1,612 @@
+"""Shared PyTorch support for the deep transfer methods (DANN, Deep CORAL, DAN, SDA).
+
+This module imports torch at module level, so only the implementation modules
+of deep plugins import it (lazily, inside ``fit``); ``tltk_core/__init__.py``
+and the listing path never do.
+
+What it holds, each written once:
+
+- :func:`choose_device` (``"auto"`` → CUDA when available, else CPU) and
+  :func:`seeded` / :func:`make_generator` for reproducible CPU runs;
+- :func:`batch_tensor`: one batch of rows of a dense array or a CSR matrix as
+  a torch tensor. CSR batches become a torch *sparse* COO tensor; the whole
+  matrix is never densified. :class:`MLP` (the default backbone) multiplies a
+  sparse batch into its first layer with :func:`torch.sparse.mm`, so even a
+  batch stays sparse; a user backbone that does not declare
+  ``accepts_sparse = True`` gets the batch (one batch only) densified;
+- :class:`MLP`, the default backbone sized from the input (d → hidden → …);
+- :class:`GradientReversal` / :func:`grad_reverse` (Ganin & Lempitsky 2015);
+- :func:`mk_mmd` (multi-kernel Gaussian MMD of Long et al. 2015, biased or
+  linear-time estimate) and :func:`coral_loss` (Sun & Saenko 2016);
+- :func:`dann_lambda` (2/(1+exp(−10p)) − 1) and :func:`annealed_lr`
+  (lr0 / (1+10p)^0.75);
+- :func:`train_network`: the one training loop (one optimiser, a fixed number
+  of iterations, no early stopping, optional progress callback), which takes
+  a *transfer loss* callable so that the methods differ only there;
+- :class:`DeepTransferMethod`, the base class of the deep plugins, and
+  :class:`SourceOnlyNetwork`, the no-transfer baseline: the same network and
+  schedule with the transfer loss switched off.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .errors import InputError
+from .method import TransferMethod, check_param
+
+__all__ = [
+    "choose_device", "make_generator", "seeded", "batch_tensor", "MLP", "GradientReversal",
+    "grad_reverse", "mk_mmd", "gaussian_bandwidths", "coral_loss", "dann_lambda",
+    "annealed_lr", "train_network", "predict_network", "TransferNet", "DeepTransferMethod",
+    "SourceOnlyNetwork", "text_progress",
+]
+
+
+# -- device and seeding ---------------------------------------------------------
+def choose_device(device="auto"):
+    """The torch device to use: ``"auto"`` → CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}") \
+            from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for CUDA, which this torch cannot use")
+    return dev
+
+
+def make_generator(random_state):
+    """A CPU ``torch.Generator`` for batch order: seeded from ``random_state``
+    (an int), or from fresh entropy when it is None."""
+    g = torch.Generator()
+    if random_state is None:
+        g.seed()
+    else:
+        g.manual_seed(int(random_state))
+    return g
+
+
+class seeded:
+    """Context manager: torch's global RNG (weights, dropout) seeded from
+    ``random_state`` inside, and the caller's RNG state restored on exit.
+    ``None`` leaves the RNG alone (a fresh random run)."""
+
+    def __init__(self, random_state):
+        self.random_state = random_state
+        self._fork = None
+
+    def __enter__(self):
+        if self.random_state is not None:
+            self._fork = torch.random.fork_rng(devices=[])
+            self._fork.__enter__()
+            torch.manual_seed(int(self.random_state))
+        return self
+
+    def __exit__(self, *exc):
+        if self._fork is not None:
+            return self._fork.__exit__(*exc)
+        return False
+
+
+# -- batches --------------------------------------------------------------------
+def batch_tensor(X, rows=None, device="cpu", sparse=True):
+    """Rows ``rows`` (all when None) of ``X`` as a float32 torch tensor.
+
+    A CSR ``X`` gives a sparse COO tensor when ``sparse`` is True (only the
+    batch's nonzeros are copied), else that one batch densified. Dense input
+    stays dense.
+    """
+    if sp.issparse(X):
+        B = X if rows is None else X[rows]
+        if not sparse:
+            return torch.from_numpy(B.toarray().astype(np.float32, copy=False)).to(device)
+        B = B.tocoo()
+        idx = torch.from_numpy(np.vstack([B.row, B.col]).astype(np.int64))
+        val = torch.from_numpy(B.data.astype(np.float32))
+        return torch.sparse_coo_tensor(idx, val, B.shape, device=device,
+                                       check_invariants=False).coalesce()
+    B = np.asarray(X if rows is None else X[rows], dtype=np.float32)
+    return torch.from_numpy(np.ascontiguousarray(B)).to(device)
+
+
+def _stack_batches(A, B):
+    """Rows of ``A`` then ``B`` (both dense or both CSR)."""
+    if sp.issparse(A):
+        return sp.vstack([A, B], format="csr")
+    return np.vstack([A, B])
+
+
+# -- networks ---------------------------------------------------------------------
+_ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+class MLP(nn.Module):
+    """A fully connected feature extractor d → h1 → … → hk (the last hidden
+    layer is the learnt representation).
+
+    Each layer is Linear → activation → Dropout. A torch sparse input is
+    multiplied into the first layer with :func:`torch.sparse.mm`, so that a
+    sparse batch is never densified.
+    """
+
+    accepts_sparse = True
+
+    def __init__(self, n_features, hidden=(256, 256), activation="relu", dropout=0.0):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise InputError(f"activation must be one of {', '.join(map(repr, _ACTIVATIONS))};"
+                             f" got {activation!r}")
+        sizes = [int(n_features), *[int(h) for h in hidden]]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.activation = _ACTIVATIONS[activation]()
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.out_features = sizes[-1]
+        self.hidden_outputs = []
+
+    def forward(self, x):
+        """The last hidden layer's output; every hidden layer's output (before
+        dropout) is kept in ``hidden_outputs`` for losses on several layers (DAN)."""
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if i == 0 and x.is_sparse:
+                x = torch.sparse.mm(x, layer.weight.t()) + layer.bias
+            else:
+                x = layer(x)
+            x = self.activation(x)
+            outs.append(x)
+            x = self.dropout(x)
+        self.hidden_outputs = outs
+        return x
+
+
+class TransferNet(nn.Module):
+    """Backbone (features) followed by a linear classifier (logits).
+
+    ``forward`` returns ``(features, logits)``: the features are the adapted
+    representation, the logits the classifier layer.
+    """
+
+    def __init__(self, backbone, n_features_out, n_classes):
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = nn.Linear(n_features_out, n_classes)
+
+    @property
+    def accepts_sparse(self):
+        return bool(getattr(self.backbone, "accepts_sparse", False))
+
+    def forward(self, x):
+        f = self.backbone(x)
+        return f, self.classifier(f)
+
+
+def _output_size(backbone, n_features, device):
+    """Width of ``backbone``'s output, from one forward pass on two zero rows."""
+    was_training = backbone.training
+    backbone.eval()
+    with torch.no_grad():
+        out = backbone(torch.zeros(2, n_features, device=device))
+    backbone.train(was_training)
+    if out.dim() != 2 or out.shape[0] != 2:
+        raise InputError(f"backbone must map (n, {n_features}) inputs to (n, k) features; "
+                         f"it returned shape {tuple(out.shape)}")
+    return int(out.shape[1])
+
+
+# -- gradient reversal ----------------------------------------------------------------
+class GradientReversal(torch.autograd.Function):
+    """Identity forward; multiplies the gradient by ``-lambda`` backward
+    (Ganin & Lempitsky, ICML 2015)."""
+
+    @staticmethod
+    def forward(ctx, x, lambd):
+        ctx.lambd = float(lambd)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return -ctx.lambd * grad_output, None
+
+
+def grad_reverse(x, lambd=1.0):
+    """``x`` unchanged forward, gradient × (−``lambd``) backward."""
+    return GradientReversal.apply(x, lambd)
+
+
+# -- discrepancies ------------------------------------------------------------------------
+def gaussian_bandwidths(sq_dists, multipliers):
+    """Bandwidths γ_u = m_u · γ of Gaussian kernels exp(−‖x−y‖²/γ_u), where γ
+    is the mean pairwise squared distance of the pooled batch (no gradient
+    flows through it)."""
+    n = sq_dists.shape[0]
+    base = sq_dists.detach().sum() / max(n * n - n, 1)
+    base = torch.clamp(base, min=1e-12)
+    return [base * float(m) for m in multipliers]
+
+
+#: DAN's kernel family (Long et al. 2015, section 4): bandwidths from 2^-8 γ to
+#: 2^8 γ with a multiplicative step of 2^(1/2).
+DAN_MULTIPLIERS = tuple(2.0 ** (k / 2.0) for k in range(-16, 17))
+
+
+def mk_mmd(Xs, Xt, multipliers=DAN_MULTIPLIERS, estimator="linear", weights=None):
+    """Multi-kernel MMD² between samples ``Xs`` and ``Xt`` (torch tensors).
+
+    The kernel is k = Σ_u β_u exp(−‖x−y‖²/γ_u) with γ_u = multiplier_u × the
+    mean pairwise squared distance of the pooled batch, β uniform unless
+    ``weights`` is given. ``estimator="biased"`` is the quadratic V-statistic
+    mean(Kss) + mean(Ktt) − 2 mean(Kst); ``"linear"`` is the unbiased
+    linear-time estimate that DAN uses (Gretton et al. 2012; Long et al. 2015,
+    eq. 5): the mean over disjoint quadruples (s_{2i-1}, s_{2i}, t_{2i-1}, t_{2i})
+    of k(s,s') + k(t,t') − k(s,t') − k(s',t).
+    """
+    if estimator not in ("linear", "biased"):
+        raise InputError(f"estimator must be 'linear' or 'biased'; got {estimator!r}")
+    m = len(multipliers)
+    w = [1.0 / m] * m if weights is None else [float(v) for v in weights]
+    Z = torch.cat([Xs, Xt], 0)
+    D = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
+    gammas = gaussian_bandwidths(D, multipliers)
+    ns = Xs.shape[0]
+
+    def kern(d):
+        return sum(float(wu) * torch.exp(-d / g) for wu, g in zip(w, gammas))
+
+    if estimator == "biased":
+        K = kern(D)
+        return K[:ns, :ns].mean() + K[ns:, ns:].mean() - 2 * K[:ns, ns:].mean()
+    n = min(ns, Xt.shape[0]) // 2 * 2
+    if n < 2:
+        raise InputError("the linear-time MMD needs at least two samples of each domain")
+    i = torch.arange(0, n, 2)
+    s1, s2, t1, t2 = i, i + 1, ns + i, ns + i + 1
+    h = kern(D[s1, s2]) + kern(D[t1, t2]) - kern(D[s1, t2]) - kern(D[s2, t1])
+    return h.mean()
+
+
+def coral_loss(Hs, Ht):
+    """CORAL loss ‖C_s − C_t‖²_F / (4 d²) (Sun & Saenko, ECCV-W 2016).
+
+    C is the covariance of the rows (samples): centred over axis 0, divided by
+    n − 1.
+    """
+    d = Hs.shape[1]
+
+    def cov(H):
+        Hc = H - H.mean(0, keepdim=True)
+        return Hc.t() @ Hc / max(H.shape[0] - 1, 1)
+
+    return (cov(Hs) - cov(Ht)).pow(2).sum() / (4.0 * d * d)
+
+
+# -- schedules ------------------------------------------------------------------------
+def dann_lambda(p, gamma=10.0):
+    """Ganin & Lempitsky's adaptation factor 2/(1+exp(−γp)) − 1 at progress p∈[0,1]."""
+    return 2.0 / (1.0 + math.exp(-gamma * p)) - 1.0
+
+
+def annealed_lr(lr0, p, alpha=10.0, beta=0.75):
+    """Ganin & Lempitsky's learning-rate annealing lr0 / (1 + αp)^β."""
+    return lr0 / (1.0 + alpha * p) ** beta
+
+
+# -- the training loop ----------------------------------------------------------------
+def text_progress(stream=None, every=0.1):
+    """A progress callable that writes ``iteration i/n  loss …`` lines (no tqdm),
+    about every ``every`` of the run."""
+    stream = stream or sys.stderr
+    state = {"next": 0.0, "t0": time.perf_counter()}
+
+    def report(i, n, info):
+        if i / n + 1e-12 >= state["next"] or i == n:
+            state["next"] = i / n + every
+            extra = "  ".join(f"{k} {v:.4f}" for k, v in info.items())
+            stream.write(f"iteration {i}/{n}  {extra}  "
+                         f"({time.perf_counter() - state['t0']:.1f}s)\n")
+            stream.flush()
+    return report
+
+
+class _BatchStream:
+    """Endless mini-batches of row indices: a fresh permutation each epoch,
+    drawn from ``generator``."""
+
+    def __init__(self, n, batch_size, generator):
+        self.n, self.b, self.g = n, min(batch_size, n), generator
+        self.perm, self.pos = None, n
+
+    def next(self):
+        if self.pos + self.b > self.n:
+            self.perm = torch.randperm(self.n, generator=self.g).numpy()
+            self.pos = 0
+        rows = self.perm[self.pos:self.pos + self.b]
+        self.pos += self.b
+        return rows
+
+
+def train_network(net, Xs, ys, Xt, *, n_iter, batch_size, lr, transfer_loss=None,
+                  extra_modules=(), optimizer="sgd", momentum=0.9, weight_decay=5e-4,
+                  anneal_lr=True, generator=None, device="cpu", progress=None):
+    """Train ``net`` (a :class:`TransferNet`) for exactly ``n_iter`` iterations.
+
+    Each iteration draws a source batch and a target batch of ``batch_size``
+    rows together, forwards both, and minimises
+    ``cross_entropy(source logits, ys) + transfer_loss(fs, ls, ft, lt, p)``
+    where ``(f, l)`` are the features and logits of each domain and
+    ``p = i / n_iter`` is the training progress. ``transfer_loss=None`` is
+    source-only training (the target batch is not even forwarded).
+    ``extra_modules`` (e.g. DANN's domain classifier) are optimised with the
+    network by the one optimiser, created once: SGD with ``momentum`` or Adam,
+    weight decay ``weight_decay``, learning rate ``lr`` annealed as
+    lr/(1+10p)^0.75 when ``anneal_lr``. No early stopping and no model
+    selection. ``progress(i, n_iter, info)`` is called after every iteration.
+
+    Returns the history: one dict per iteration with the ``loss``, the
+    classification loss ``cls`` and the ``transfer`` loss.
+    """
+    device = torch.device(device)
+    net.to(device)
+    for m in extra_modules:
+        m.to(device)
+    params = [p for m in (net, *extra_modules) for p in m.parameters() if p.requires_grad]
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    elif optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    else:
+        raise InputError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}")
+    generator = generator if generator is not None else make_generator(None)
+    src = _BatchStream(Xs.shape[0], batch_size, generator)
+    tgt = _BatchStream(Xt.shape[0], batch_size, generator)
+    ys_t = torch.as_tensor(np.asarray(ys), dtype=torch.long, device=device)
+    sparse_ok = net.accepts_sparse
+    net.train()
+    for m in extra_modules:
+        m.train()
+    history = []
+    before = [p.detach().clone() for m in extra_modules for p in m.parameters()]
+    for it in range(n_iter):
+        p = it / n_iter
+        if anneal_lr:
+            for group in opt.param_groups:
+                group["lr"] = annealed_lr(lr, p)
+        rs = src.next()
+        if transfer_loss is None:
+            xb = batch_tensor(Xs, rs, device, sparse_ok)
+            fs, ls = net(xb)
+            t_loss = None
+        else:
+            rt = tgt.next()
+            xb = batch_tensor(_stack_batches(Xs[rs], Xt[rt]), None, device, sparse_ok)
+            f, logits = net(xb)
+            k = len(rs)
+            fs, ls, ft, lt = f[:k], logits[:k], f[k:], logits[k:]
+            t_loss = transfer_loss(fs, ls, ft, lt, p)
+        c_loss = F.cross_entropy(ls, ys_t[torch.from_numpy(np.asarray(rs))])
+        loss = c_loss if t_loss is None else c_loss + t_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        info = {"loss": float(loss.detach()), "cls": float(c_loss.detach()),
+                "transfer": 0.0 if t_loss is None else float(t_loss.detach())}
+        if not math.isfinite(info["loss"]):
+            raise FloatingPointError(f"training diverged at iteration {it} (loss "
+                                     f"{info['loss']}); lower lr")
+        history.append(info)
+        if progress is not None:
+            progress(it + 1, n_iter, info)
+    net.eval()
+    _check_moved(extra_modules, before, history, transfer_loss is not None)
+    return history
+
+
+def _check_moved(extra_modules, before, history, adapting):
+    """Warn when the adversary or the transfer loss never moved: a domain
+    classifier that is not trained (the original RevGrad's defect) leaves the
+    method a source-only network that reports itself as adapted."""
+    import warnings
+
+    from .baselines import SuspiciousResultWarning
+
+    after = [p.detach() for m in extra_modules for p in m.parameters()]
+    if before and all(torch.equal(a, b) for a, b in zip(before, after)):
+        warnings.warn("the domain classifier's parameters never changed during training: "
+                      "its loss cannot move, so the method did not adapt (are they frozen, "
+                      "or left out of the optimiser?)", SuspiciousResultWarning, stacklevel=3)
+    if adapting and len(history) > 1:
+        values = {h["transfer"] for h in history}
+        if len(values) == 1:
+            warnings.warn(f"the transfer loss stayed at {values.pop():g} for the whole "
+                          "training: it cannot move, so the method did not adapt",
+                          SuspiciousResultWarning, stacklevel=3)
+
+
+def predict_network(net, X, device="cpu", batch_size=1024, what="logits"):
+    """``net``'s logits (or ``what="features"``) for all rows of ``X``, as a
+    float64 numpy array, computed in batches without gradients."""
+    net.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, X.shape[0], batch_size):
+            xb = batch_tensor(X, slice(start, start + batch_size), device, net.accepts_sparse)
+            f, logits = net(xb)
+            out.append((f if what == "features" else logits).cpu().numpy())
+    return np.vstack(out).astype(np.float64)
+
+
+# -- the base class of the deep plugins -----------------------------------------------
+class DeepTransferMethod(TransferMethod):
+    """A :class:`TransferMethod` trained end to end by :func:`train_network`.
+
+    Subclasses define ``__init__`` (with at least ``backbone, hidden, dropout,
+    n_epochs, batch_size, lr, device, random_state, progress`` and the
+    trade-off named by ``_trade_off_name``) and ``_transfer(net, n_features_out,
+    n_classes, trade_off)`` returning ``(transfer_loss, extra_modules)``. With
+    trade-off 0 the transfer loss is off: that is the source-only network used
+    as the no-transfer baseline (:meth:`baseline_estimator`).
+    """
+
+    _trade_off_name = "trade_off"
+    optimizer = "sgd"
+    momentum = 0.9
+    weight_decay = 5e-4
+    anneal_lr = True
+    activation = "relu"
+
+    def _settings(self):
+        """The training settings after defaults are resolved (a subclass may
+        fill ``None`` hyperparameters from a named parameter set)."""
+        hidden = self.hidden
+        return dict(hidden=(hidden,) if isinstance(hidden, int) else tuple(hidden),
+                    dropout=self.dropout, n_epochs=self.n_epochs, batch_size=self.batch_size,
+                    lr=self.lr, optimizer=self.optimizer, momentum=self.momentum,
+                    weight_decay=self.weight_decay, anneal_lr=self.anneal_lr,
+                    activation=self.activation)
+
+    def _check_params(self):
+        import numbers
+
+        if self.backbone is not None and not isinstance(self.backbone, nn.Module):
+            raise InputError(f"backbone must be a torch.nn.Module or None; got {self.backbone!r}")
+        hidden = self.hidden
+        if hidden is not None and not isinstance(hidden, numbers.Integral):
+            try:
+                ok = len(hidden) > 0 and all(isinstance(h, numbers.Integral)
+                                             and not isinstance(h, bool) for h in hidden)
+            except TypeError:
+                ok = False
+            if not ok:
+                raise InputError(f"hidden must be a positive integer or a non-empty tuple of "
+                                 f"them; got {hidden!r}")
+        s = self._settings()
+        for h in s["hidden"]:
+            check_param(h, "hidden", kind=int, low=1)
+        check_param(s["dropout"], "dropout", kind=float, low=0.0, high=0.99)
+        check_param(s["n_epochs"], "n_epochs", kind=int, low=1)
+        check_param(s["batch_size"], "batch_size", kind=int, low=2)
+        check_param(s["lr"], "lr", kind=float, low=0.0, low_inclusive=False)
+        check_param(s["optimizer"], "optimizer", choices=("sgd", "adam"))
+        check_param(s["momentum"], "momentum", kind=float, low=0.0, high=1.0)
+        check_param(s["weight_decay"], "weight_decay", kind=float, low=0.0)
+        check_param(self._trade_off(), self._trade_off_name, kind=float, low=0.0)
+        check_param(self.random_state, "random_state", kind=int, allow_none=True)
+        if self.progress is not None and not (self.progress is True or callable(self.progress)):
+            raise InputError(f"progress must be None, True or a callable(i, n, info); "
+                             f"got {self.progress!r}")
+        choose_device(self.device)
+
+    # hooks --------------------------------------------------------------------
+    def _trade_off(self):
+        """The weight of the transfer loss (0 = source-only training)."""
+        return getattr(self, self._trade_off_name)
+
+    def _transfer(self, net, n_features_out, n_classes, trade_off):  # pragma: no cover
+        raise NotImplementedError
+
+    def _build_backbone(self, n_features, settings):
+        return MLP(n_features, settings["hidden"], activation=settings["activation"],
+                   dropout=settings["dropout"])
+
+    # fit / predict --------------------------------------------------------------
+    def _fit(self, Xs, ys, Xt, yt):
+        device = choose_device(self.device)
+        n_classes = len(self.classes_)
+        st = self._settings()
+        with seeded(self.random_state):
+            generator = make_generator(self.random_state if self.random_state is not None
+                                       else int(torch.randint(0, 2**31 - 1, (1,))))
+            backbone = (copy.deepcopy(self.backbone) if self.backbone is not None
+                        else self._build_backbone(Xs.shape[1], st))
+            backbone.to(device)
+            width = _output_size(backbone, Xs.shape[1], device)
+            net = TransferNet(backbone, width, n_classes).to(device)
+            trade_off = float(self._trade_off())
+            if trade_off > 0:
+                loss_fn, extra = self._transfer(net, width, n_classes, trade_off)
+            else:
+                loss_fn, extra = None, ()
+            batch_size = min(st["batch_size"], Xs.shape[0])
+            n_iter = st["n_epochs"] * math.ceil(Xs.shape[0] / batch_size)
+            progress = text_progress() if self.progress is True else self.progress
+            self.history_ = train_network(
+                net, Xs, ys, Xt, n_iter=n_iter, batch_size=batch_size, lr=st["lr"],
+                transfer_loss=loss_fn, extra_modules=extra, generator=generator,
+                device=device, progress=progress, optimizer=st["optimizer"],
+                momentum=st["momentum"], weight_decay=st["weight_decay"],
+                anneal_lr=st["anneal_lr"])
+        self.network_ = net
+        self.extra_modules_ = list(extra)
+        self.n_iter_ = n_iter
+        self.device_ = str(device)
+        return self
+
+    def _logits(self, X):
+        return predict_network(self.network_, X, self.device_)
+
+    def _predict(self, X):
+        return self._logits(X).argmax(1)
+
+    def _predict_proba(self, X):
+        z = self._logits(X)
+        z -= z.max(1, keepdims=True)
+        P = np.exp(z)
+        return P / P.sum(1, keepdims=True)
+
+    def _decision_function(self, X):
+        z = self._logits(X)
+        return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
+
+    def _transform(self, X):
+        return predict_network(self.network_, X, self.device_, what="features")
+
+    def baseline_estimator(self):
+        """The same network and schedule trained on the source alone (the
+        method with its trade-off set to 0): the honest no-transfer baseline."""
+        return SourceOnlyNetwork(self)
+
+
+class SourceOnlyNetwork:
+    """A deep method with its transfer loss off, as a plain ``fit(X, y)`` /
+    ``predict(X)`` classifier: what ``tltk run`` reports as the baseline."""
+
+    def __init__(self, method):
+        self.method = method
+
+    def get_params(self, deep=True):
+        return {"method": self.method}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    def fit(self, X, y):
+        from sklearn.base import clone
+
+        est = clone(self.method).set_params(**{self.method._trade_off_name: 0.0})
+        self.estimator_ = est.fit(X, y, X)  # the target is unused with the transfer off
+        self.classes_ = est.classes_
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def score(self, X, y):
+        return self.estimator_.score(X, y)
+
+    def __repr__(self):
+        return f"SourceOnlyNetwork({self.method!r})"
