@@ -177,6 +177,11 @@ def info_cmd(name, as_json):
     width = max((len(n) for n, _ in params), default=0)
     for n, d in params:
         click.echo(f"  {n.ljust(width)}  = {_default_repr(d)}")
+    if info.search_space:
+        click.echo("\nSearch space of 'tltk select' (override with -p "
+                   f"{info.name}.KEY=V1,V2):")
+        for n, values in info.search_space.items():
+            click.echo(f"  {n.ljust(width)}  in {', '.join(map(_default_repr, values))}")
     if doc:
         click.echo("\n" + doc)
     click.echo("\nReference:\n" + info.reference)

@@ -36,6 +36,10 @@ class MethodInfo:
         One line saying what the method does.
     reference : str
         BibTeX of the paper the method implements.
+    search_space : dict
+        A small default grid for model selection without target labels
+        (``tltk select``): hyperparameter name → a few values to try, e.g.
+        ``{"n_components": (20, 50, 100)}``. Empty means the defaults only.
     """
 
     name: str
@@ -46,6 +50,7 @@ class MethodInfo:
     summary: str = ""
     reference: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    search_space: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
@@ -64,6 +69,13 @@ class MethodInfo:
         requires = (self.requires,) if isinstance(self.requires, str) else tuple(self.requires)
         object.__setattr__(self, "requires", requires)
         object.__setattr__(self, "sparse", bool(self.sparse))
+        space = dict(self.search_space or {})
+        for key, values in space.items():
+            if (not isinstance(key, str) or not isinstance(values, (list, tuple))
+                    or not values):
+                raise ValueError("MethodInfo.search_space maps hyperparameter names to "
+                                 f"non-empty lists of values; got {key!r}: {values!r}")
+        object.__setattr__(self, "search_space", {k: tuple(v) for k, v in space.items()})
 
     @property
     def multi_source(self) -> bool:
@@ -82,4 +94,5 @@ class MethodInfo:
             "requires": list(self.requires),
             "summary": self.summary,
             "reference": self.reference,
+            "search_space": {k: list(v) for k, v in self.search_space.items()},
         }

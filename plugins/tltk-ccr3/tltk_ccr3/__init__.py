@@ -13,6 +13,7 @@ INFO = MethodInfo(
     name="ccr3",
     family="parameter",
     settings=("unsupervised", "multi-source"),
+    search_space={"theta": (0.1, 0.25, 0.5)},
     sparse=True,
     summary=("One logistic-regression classifier per source domain, learnt jointly "
              "with a consensus regulariser that makes their averaged prediction on "

@@ -11,6 +11,7 @@ INFO = MethodInfo(
     name="gfk",
     family="feature",
     settings=("unsupervised",),
+    search_space={"n_components": (10, 20, 50)},
     sparse=True,
     summary=("Integrates all subspaces on the geodesic between the source and target "
              "PCA subspaces into one kernel, and classifies (1-NN) in its metric "

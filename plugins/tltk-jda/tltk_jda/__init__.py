@@ -11,6 +11,7 @@ INFO = MethodInfo(
     name="jda",
     family="feature",
     settings=("unsupervised",),
+    search_space={"n_components": (10, 30, 100), "mu": (0.1, 1.0)},
     sparse=True,
     summary=("Kernel feature extraction that shrinks the MMD of both the marginal and "
              "the class-conditional distributions, with iteratively refined target "

@@ -11,6 +11,7 @@ INFO = MethodInfo(
     name="lwe",
     family="parameter",
     settings=("unsupervised", "multi-source"),
+    search_space={"delta": (0.3, 0.5, 0.7)},
     sparse=True,
     summary=("Ensemble of classifiers trained on each source, weighted per target "
              "sample by how well each model's predicted-class neighbourhood matches "

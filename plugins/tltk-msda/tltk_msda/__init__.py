@@ -12,6 +12,7 @@ INFO = MethodInfo(
     name="msda",
     family="feature",
     settings=("unsupervised",),
+    search_space={"p": (0.3, 0.5, 0.7)},
     sparse=True,
     summary=("Closed-form stacked denoising autoencoder learnt on both domains; "
              "a linear classifier on [x, h1..hl] of the source "

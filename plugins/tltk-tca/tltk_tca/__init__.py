@@ -11,6 +11,7 @@ INFO = MethodInfo(
     name="tca",
     family="feature",
     settings=("unsupervised",),
+    search_space={"n_components": (10, 30, 100), "mu": (0.1, 1.0)},
     sparse=True,
     summary=("Kernel feature extraction that keeps the data variance while "
              "shrinking the MMD between source and target (Pan et al., IEEE TNN 2011)."),
