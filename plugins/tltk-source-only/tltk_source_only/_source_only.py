@@ -1,0 +1,49 @@
+"""No transfer: the final classifier trained on the source alone."""
+from __future__ import annotations
+
+import numpy as np
+
+from tltk_core import TransferMethod, stack_rows
+from tltk_core.baselines import strong_baseline_estimator
+
+from . import INFO
+
+
+class SourceOnly(TransferMethod):
+    """A classifier trained on the labelled source alone; the target is ignored.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier or None
+        None is tltk's strong no-transfer baseline: logistic regression whose C
+        is chosen by stratified 3-fold cross-validation on the source.
+    random_state : int
+        Seeds the cross-validation folds of the default estimator.
+
+    Several source domains are pooled. ``transform`` is the identity (the
+    representation of no transfer is the input).
+    """
+
+    info = INFO
+
+    def __init__(self, estimator=None, random_state=0):
+        self.estimator = estimator
+        self.random_state = random_state
+
+    def _default_estimator(self):
+        return strong_baseline_estimator(random_state=self.random_state)
+
+    def _fit(self, Xs, ys, Xt, yt):
+        X = Xs[0] if len(Xs) == 1 else stack_rows(*Xs)
+        y = np.concatenate(ys)
+        self.estimator_ = self._make_estimator().fit(X, y)
+        return self
+
+    def _predict(self, X):
+        return self.estimator_.predict(X)
+
+    def _predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def _transform(self, X):
+        return X
