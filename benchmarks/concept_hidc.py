@@ -64,7 +64,8 @@ def table(title, dataset, tasks, params):
 
 
 def speed_ratio(dataset, task_name, reps=3):
-    from tltk_hidc._hidc import KINDS, em_step, nonzero_rows
+    from tltk_core.sparse_ops import nonzero_rows
+    from tltk_hidc._hidc import KINDS, em_step
     from tltk_hidc._reference import dense_em_step
 
     task = load_task(dataset, task_name)

@@ -12,7 +12,6 @@ from tltk_core import InputError
 from tltk_core.testing import check_light_import, data_file, method_checks
 from tltk_cdplsa import CDPLSA, em_step
 from tltk_cdplsa._cdplsa import log_likelihood
-from tltk_cdplsa._core_candidates import low_rank_at_nonzeros_fast, plsa
 
 FAST = {"n_concepts": 4, "max_iter": 15, "plsa_iter": 10}
 
@@ -105,29 +104,6 @@ def test_log_likelihood_and_em_monotone_on_random_case():
         assert ll + mass @ np.log(pc) == pytest.approx(ll_before, rel=1e-12)
         lls.append(ll_before)
     assert np.all(np.diff(lls) >= -1e-9 * abs(lls[0]))
-
-
-@pytest.mark.parametrize("k", [1, 2, 8, 9, 64])
-def test_fast_low_rank_at_nonzeros_matches_the_core(k):
-    from tltk_core.sparse_ops import low_rank_at_nonzeros
-
-    rng = np.random.RandomState(k)
-    X = sp.random(40, 30, density=0.2, random_state=rng, format="csr")
-    A, B = rng.rand(40, k), rng.rand(30, k)
-    want = low_rank_at_nonzeros(X, A, B)
-    np.testing.assert_allclose(low_rank_at_nonzeros_fast(X, A, B, chunk=7), want, rtol=1e-12)
-    got32 = low_rank_at_nonzeros_fast(X, A.astype(np.float32), B.astype(np.float32))
-    assert got32.dtype == np.float32
-    np.testing.assert_allclose(got32, want, rtol=1e-5)
-
-
-def test_plsa_helper_is_a_valid_monotone_plsa():
-    rng = np.random.RandomState(2)
-    X = sp.random(30, 20, density=0.3, random_state=rng, format="csr") * 3
-    W, T, ll = plsa(X, 4, n_iter=50, tol=0.0, random_state=0, dtype=np.float64)
-    np.testing.assert_allclose(W.sum(0), 1.0)
-    np.testing.assert_allclose(T[np.asarray(X.sum(1)).ravel() > 0].sum(1), 1.0)
-    assert np.all(np.diff(ll) >= -1e-9 * abs(ll[0]))
 
 
 # -- a corpus whose answer is known ---------------------------------------------

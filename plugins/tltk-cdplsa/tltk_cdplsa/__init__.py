@@ -40,5 +40,4 @@ def tltk_register_methods(register):
 __getattr__, __dir__ = lazy_exports(__name__, {
     "CDPLSA": "tltk_cdplsa._cdplsa:CDPLSA",
     "em_step": "tltk_cdplsa._cdplsa:em_step",
-    "plsa": "tltk_cdplsa._core_candidates:plsa",
 })

@@ -20,8 +20,8 @@ EM in matrix form. With ``F_c = P(w|y,c)`` (words × K), ``S = P(y,z)``
 ``P(c) G_c S^T F_c^T`` — a rank-C product (C = number of classes). The E-step's
 posterior ``P(y,z|w,d,c) = F_c[w,y] S[y,z] G_c[d,z] / (G_c S^T F_c^T)[d,w]``
 is never formed: with ``R_c = X_c / (G_c S^T F_c^T)`` evaluated on the
-nonzeros of ``X_c`` only (``low_rank_at_nonzeros_fast``, the core's
-``low_rank_at_nonzeros`` with a faster small-rank path), the expected counts summed as the M-step needs are
+nonzeros of ``X_c`` only (``tltk_core.sparse_ops.low_rank_at_nonzeros``),
+the expected counts summed as the M-step needs are
 
     F_c  ∝ F_c ⊙ ((R_c^T G_c) S^T)            (columns normalised)
     G_c  ∝ G_c ⊙ (R_c (F_c S))                (columns normalised; target only)
@@ -46,11 +46,11 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from tltk_core import InputError, TransferMethod, check_param
-from tltk_core.sparse_ops import normalize_columns, normalize_rows
+from tltk_core.sparse_ops import (low_rank_at_nonzeros, nonzero_rows, normalize_columns,
+                                  normalize_rows, plsa)
 from tltk_core.validation import as_csr32
 
 from . import INFO
-from ._core_candidates import low_rank_at_nonzeros_fast, plsa, row_indices
 
 _TINY = 1e-300
 
@@ -70,7 +70,7 @@ def _as_counts(X, name):
 
 def _model_at_nonzeros(X, FS, G, rows=None):
     """``(G (F S)^T)[d, w]`` at the stored entries of ``X`` (rank C, never dense)."""
-    return np.maximum(low_rank_at_nonzeros_fast(X, G, FS, rows), _TINY)
+    return np.maximum(low_rank_at_nonzeros(X, G, FS, rows=rows), _TINY)
 
 
 def log_likelihood(Xs, F, S, G, pc):
@@ -78,7 +78,7 @@ def log_likelihood(Xs, F, S, G, pc):
     the nonzeros of every ``X_c`` only."""
     total = 0.0
     for X, Fc, Gc, p in zip(Xs, F, G, pc):
-        vals = _model_at_nonzeros(X, Fc @ S, Gc, row_indices(X))
+        vals = _model_at_nonzeros(X, Fc @ S, Gc, nonzero_rows(X))
         total += float(X.data @ np.log(vals)) + float(X.data.sum()) * np.log(p)
     return total
 
@@ -92,8 +92,8 @@ def em_step(Xs, F, S, G, free, rows=None):
     whether domain c's ``P(d|z,c)`` is re-estimated (False for a labelled
     source, whose classes are fixed by the labels).
 
-    ``rows``: optional list of :func:`row_indices` of each ``X`` (saves
-    recomputing them every iteration).
+    ``rows``: optional list of :func:`~tltk_core.sparse_ops.nonzero_rows` of
+    each ``X`` (saves recomputing them every iteration).
 
     Returns ``(F_new, S_new, G_new, loglik)`` where ``loglik`` is the
     log-likelihood (without the constant ``P(c)`` term) of the parameters
@@ -223,8 +223,13 @@ class CDPLSA(TransferMethod):
         rng = check_random_state(self.random_state)
 
         # P(w|y): PLSA on the documents of every domain, the same for each domain.
-        W, _, plsa_ll = plsa(sp.vstack(Xs + [Xt], format="csr"), self.n_concepts,
-                             n_iter=self.plsa_iter, tol=self.plsa_tol, random_state=rng)
+        # float32 EM (ample for a starting point, twice as fast); the random start
+        # draws P(w|y) before P(y|d).
+        X_all = sp.vstack(Xs + [Xt], format="csr")
+        W0 = normalize_columns(rng.random_sample((X_all.shape[1], self.n_concepts)) + 1e-3)
+        T0 = normalize_rows(rng.random_sample((X_all.shape[0], self.n_concepts)) + 1e-3)
+        W, _, plsa_ll = plsa(X_all, self.n_concepts, n_iter=self.plsa_iter, tol=self.plsa_tol,
+                             dtype=np.float32, init=(T0, W0))
         W = np.maximum(W, _TINY)
         W /= W.sum(axis=0, keepdims=True)
         self.plsa_log_likelihood_ = plsa_ll
@@ -254,7 +259,7 @@ class CDPLSA(TransferMethod):
         pc = mass / mass.sum()
         const = float(mass @ np.log(pc))
 
-        rows = [row_indices(X) for X in domains]
+        rows = [nonzero_rows(X) for X in domains]
         loglik = []
         for _ in range(self.max_iter):
             F, S, G, ll = em_step(domains, F, S, G, free, rows)
@@ -293,9 +298,9 @@ class CDPLSA(TransferMethod):
         X = X[:, np.flatnonzero(seen)].tocsr() if not seen.all() else X
         H = H[seen]
         T = np.tile(pz / pz.sum(), (X.shape[0], 1))
-        rows = row_indices(X)
+        rows = nonzero_rows(X)
         for _ in range(self.fold_in_iter):
-            vals = np.maximum(low_rank_at_nonzeros_fast(X, T, H, rows), _TINY)
+            vals = np.maximum(low_rank_at_nonzeros(X, T, H, rows=rows), _TINY)
             R = sp.csr_matrix((X.data / vals, X.indices, X.indptr), shape=X.shape)
             T = normalize_rows(T * np.asarray(R @ H))
         empty = T.sum(axis=1) == 0

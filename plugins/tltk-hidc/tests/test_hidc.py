@@ -7,10 +7,8 @@ import pytest
 import scipy.sparse as sp
 
 from tltk_core import InputError
-from tltk_core.sparse_ops import low_rank_at_nonzeros as core_low_rank
 from tltk_core.testing import check_light_import, data_file, make_domains, method_checks
 from tltk_hidc import HIDC
-from tltk_hidc._core_candidates import low_rank_at_nonzeros, nonzero_rows
 from tltk_hidc._hidc import KINDS, em_step, log_likelihood
 from tltk_hidc._reference import dense_em_step
 
@@ -125,15 +123,6 @@ def test_sparse_em_step_equals_dense_and_explicit_posterior(sizes):
         assert (got[2][name][0] is got[2][name][2]) == sa
     ll_next = log_likelihood([sp.csr_matrix(x) for x in X], *got[:3], kinds, log_pr)
     assert ll_next >= got[3] - 1e-9 * abs(got[3])
-
-
-def test_fast_low_rank_equals_core():
-    rng = np.random.RandomState(1)
-    X = sp.random(40, 30, density=0.2, random_state=2, format="csr")
-    A, B = rng.rand(40, 5), rng.rand(30, 5)
-    np.testing.assert_allclose(low_rank_at_nonzeros(X, A, B), core_low_rank(X, A, B))
-    np.testing.assert_allclose(low_rank_at_nonzeros(X, A, B, rows=nonzero_rows(X), chunk=7),
-                               core_low_rank(X, A, B))
 
 
 # -- a corpus whose answer is known -------------------------------------------------------

@@ -70,10 +70,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, check_param
-from tltk_core.sparse_ops import normalize_columns, normalize_rows
+from tltk_core.sparse_ops import (low_rank_at_nonzeros, nonzero_rows, normalize_columns,
+                                  normalize_rows, plsa)
 
 from . import INFO
-from ._core_candidates import low_rank_at_nonzeros, nonzero_rows
 
 _TINY = 1e-300
 _INIT_SMOOTH = 0.01   # share of the domain's word frequencies mixed into the initial p(w|y)
@@ -332,18 +332,8 @@ def fold_in(X, W, S, prior, n_iter):
 
 def _plsa(X, k, n_iter, rng):
     """Word distributions p(w|y) (V x k) of a PLSA with k topics on ``X``
-    (documents x words), by EM from a random start."""
-    n, v = X.shape
-    theta = normalize_rows(rng.rand(n, k) + 0.5)      # p(y|d)
-    W = normalize_columns(rng.rand(v, k) + 0.5)       # p(w|y)
-    rows = nonzero_rows(X)
-    for _ in range(n_iter):
-        M = np.maximum(low_rank_at_nonzeros(X, theta, W, rows=rows), _TINY)
-        R = sp.csr_matrix((X.data / M, X.indices, X.indptr), shape=X.shape)
-        W_new = W * np.asarray(R.T @ theta)
-        theta = normalize_rows(theta * np.asarray(R @ W))
-        W = normalize_columns(W_new)
-    return W
+    (documents x words): ``n_iter`` EM steps from a flat random start."""
+    return plsa(X, k, n_iter=n_iter, tol=0.0, random_state=rng, init_offset=0.5).word_topic
 
 
 # -- helpers -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sklearn.preprocessing import normalize
 from tltk_core import InputError
 from tltk_core.sparse_ops import frobenius_residual, normalize_columns
 from tltk_core.testing import check_light_import, data_file, make_domains, method_checks
-from tltk_tritl import TriTL, plsa
+from tltk_tritl import TriTL
 from tltk_tritl._reference import dense_objective, dense_sweep
 from tltk_tritl._tritl import TriFactors
 
@@ -109,14 +109,6 @@ def test_safeguard_redoes_an_iteration_that_raised_the_objective():
     np.testing.assert_allclose(model.G[-1], dense["G"][-1], rtol=1e-10)
     value2, safeguarded2 = TriFactors(docs, G, n_fixed, **args).step()
     assert not safeguarded2 or value2 <= TriFactors(docs, G, n_fixed, **args).objective()
-
-
-def test_plsa_distributions():
-    X = sp.random(20, 15, density=0.4, random_state=0, format="csr")
-    P_dz, P_wz = plsa(X, 4, n_iter=10, random_state=0)
-    np.testing.assert_allclose(P_dz.sum(axis=1), 1.0)
-    np.testing.assert_allclose(P_wz.sum(axis=0), 1.0)
-    assert np.all(P_wz[np.asarray(X.sum(axis=0)).ravel() == 0] < 1e-12)   # unseen words
 
 
 # -- a tiny corpus whose co-clustering is known ----------------------------------------

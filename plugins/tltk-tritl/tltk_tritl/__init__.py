@@ -46,5 +46,4 @@ def tltk_register_methods(register):
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "TriTL": "tltk_tritl._tritl:TriTL",
-    "plsa": "tltk_tritl._core_candidates:plsa",
 })

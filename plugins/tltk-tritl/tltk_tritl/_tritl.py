@@ -80,10 +80,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from tltk_core import InputError, TransferMethod, check_param
-from tltk_core.sparse_ops import normalize_columns
+from tltk_core.sparse_ops import normalize_columns, plsa
 
 from . import INFO
-from ._core_candidates import plsa
 
 
 # -- the factorisation ----------------------------------------------------------
@@ -410,7 +409,8 @@ class TriTL(TransferMethod):
         G = [np.eye(c)[y] for y in ys] + [Gt]
 
         # word clusters: PLSA with k1 + k2 topics on every document
-        _, P_wz = plsa(sp.vstack(docs, format="csr"), k1 + k2, self.plsa_iter, rng)
+        P_wz = plsa(sp.vstack(docs, format="csr"), k1 + k2, n_iter=self.plsa_iter, tol=0.0,
+                    random_state=rng, init_offset=0.1).word_topic
         n_dom = n_src + 1
         F3 = [normalize_columns(rng.rand(m, k3)) for _ in range(n_dom)]
         model = TriFactors(
