@@ -40,8 +40,18 @@ def test_several_sources_are_pooled_without_a_warning():
     Xs, ys, Xt, yt = make_domains(n_source=120, random_state=6)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = SourceOnly(estimator=KNeighborsClassifier(1)).fit([Xs[:50], Xs[50:]],
+        est = SourceOnly(classifier=KNeighborsClassifier(1)).fit([Xs[:50], Xs[50:]],
                                                                 [ys[:50], ys[50:]], Xt)
     ref = KNeighborsClassifier(1).fit(Xs, ys)
     np.testing.assert_array_equal(est.predict(Xt), ref.predict(Xt))
     assert isinstance(est.estimator_, KNeighborsClassifier)
+
+
+def test_a_protocol_classifier_does_not_weaken_it():
+    """Benchmark protocols set ``estimator`` (e.g. 1-NN) for every method; the
+    no-transfer candidate keeps its cross-validated classifier."""
+    from tltk_core import InputError
+
+    assert "estimator" not in SourceOnly._get_param_names()
+    with pytest.raises(InputError, match="classifier must be"):
+        SourceOnly(classifier="knn").fit(*make_domains()[:3])

@@ -14,9 +14,12 @@ class SourceOnly(TransferMethod):
 
     Parameters
     ----------
-    estimator : scikit-learn classifier or None
+    classifier : scikit-learn classifier or None
         None is tltk's strong no-transfer baseline: logistic regression whose C
-        is chosen by stratified 3-fold cross-validation on the source.
+        is chosen by stratified 3-fold cross-validation on the source. (Named
+        ``classifier``, not ``estimator``, so that a benchmark protocol's final
+        classifier — often a weak 1-NN — does not replace it: this method *is*
+        the strong baseline.)
     random_state : int
         Seeds the cross-validation folds of the default estimator.
 
@@ -26,12 +29,24 @@ class SourceOnly(TransferMethod):
 
     info = INFO
 
-    def __init__(self, estimator=None, random_state=0):
-        self.estimator = estimator
+    def __init__(self, classifier=None, random_state=0):
+        self.classifier = classifier
         self.random_state = random_state
 
     def _default_estimator(self):
         return strong_baseline_estimator(random_state=self.random_state)
+
+    def _make_estimator(self):
+        from sklearn.base import clone
+
+        if self.classifier is None:
+            return self._default_estimator()
+        if not (hasattr(self.classifier, "fit") and hasattr(self.classifier, "predict")):
+            from tltk_core import InputError
+
+            raise InputError(f"classifier must be a scikit-learn classifier or None; got "
+                             f"{self.classifier!r}")
+        return clone(self.classifier)
 
     def _fit(self, Xs, ys, Xt, yt):
         X = Xs[0] if len(Xs) == 1 else stack_rows(*Xs)
