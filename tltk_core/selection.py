@@ -1,0 +1,732 @@
+"""Unsupervised model selection: score a fitted method without target labels.
+
+On a real transfer problem the target has no labels, so target accuracy cannot
+choose a method or its hyperparameters. A *scorer* computes a number from the
+labelled source ``(Xs, ys)``, the unlabelled target ``Xt`` and a tltk method;
+higher is always better (losses are negated). No function here accepts target
+labels: they cannot leak into a choice.
+
+Scorers (``SCORERS``; ``get_scorer(name)``):
+
+``iwv``
+    Importance-weighted cross-validation (Sugiyama, Krauledat & Müller, JMLR
+    2007): the method is refitted on source folds (plus the target), and its
+    0-1 error on each held-out source fold is weighted by the density ratio
+    ``w(x) = p_t(x) / p_s(x)``, estimated by a logistic-regression domain
+    classifier in the input space. Score = minus the weighted error.
+``dev``
+    Deep embedded validation (You, Wang, Long & Jordan, ICML 2019): the same
+    weighted held-out source loss, with the density ratio estimated in the
+    method's learnt features (``transform``, else the input) and the
+    control-variate correction that removes most of its variance.
+``reverse``
+    Reverse (circular) validation (Zhong et al., ECML-PKDD 2010): the method
+    trained source -> target pseudo-labels the target; the same method trained
+    back (pseudo-labelled target as source, source as target) is scored on the
+    held-out real source labels.
+``entropy``
+    Minus the mean entropy of the target predictions (needs ``predict_proba``).
+``snd``
+    Soft neighbourhood density (Saito et al., ICCV 2021): entropy of the
+    softmax (temperature 0.05) of the cosine similarities between target
+    probability vectors (or, for methods without ``predict_proba``, target
+    features from ``transform``).
+
+The default (``DEFAULT_SCORER = "reverse"``) was chosen by evidence, not
+preference: in ``benchmarks/selection_scorers.py`` (office-caltech-surf and
+20ng-sci-talk tasks under their protocols, candidates = installed methods x a
+few hyperparameters + no transfer) it had the smallest mean regret (best
+candidate's target accuracy minus the chosen one's) among the scorers that
+apply to every candidate; target labels were used only to measure the regret
+after each choice. ``snd`` on features (methods without ``predict_proba``)
+compares representations of different spaces and picked the no-transfer
+candidate throughout; ``dev`` was unstable when the domains are nearly
+separable in the representation (extreme density ratios).
+
+``score_candidate`` scores one method factory; ``score_candidates`` scores many
+and shares every fit between scorers (the fold fits serve ``iwv``, ``dev`` and
+``reverse`` alike). ``DomainAwareSplit`` is a scikit-learn CV splitter over
+stacked ``[Xs; Xt]`` rows that never puts a target row in a validation fold.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from .errors import InputError
+from .validation import check_array, stack_rows
+
+__all__ = [
+    "Scorer", "IWV", "DEV", "ReverseValidation", "PredictionEntropy", "SND", "SCORERS",
+    "DEFAULT_SCORER", "get_scorer", "applicable", "score_candidate", "score_candidates",
+    "DomainAwareSplit", "density_ratio", "prediction_entropy", "soft_neighborhood_density",
+    "importance_weighted_error", "dev_risk", "choose_domain_C",
+]
+
+#: grid of inverse regularisation strengths for the domain classifier; the
+#: value is chosen by 3-fold cross-validated log-loss of the domain labels
+#: (source vs target: no class label is used)
+DOMAIN_CS = (0.01, 0.1, 1.0)
+_EPS = 1e-6
+_MAX_FEATURES = 1024  # wider dense features are randomly projected for the domain classifier
+
+
+# -- pure functions (each checked by hand in the tests) -----------------------
+def prediction_entropy(P):
+    """Per-row Shannon entropy (nats) of the probability rows of ``P``; 0 log 0 = 0."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2:
+        raise InputError(f"probabilities must be 2-D (n_samples, n_classes); got shape {P.shape}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(P > 0, np.log(np.where(P > 0, P, 1.0)), 0.0)
+    return -(P * logs).sum(axis=1)
+
+
+def soft_neighborhood_density(Z, temperature=0.05):
+    """SND of the rows of ``Z`` (Saito et al., ICCV 2021, eq. 1-3).
+
+    Rows are L2-normalised, ``S = Z Z^T`` holds cosine similarities, each row's
+    similarity to itself is left out, ``P_i = softmax(S_i / temperature)``, and
+    the result is the mean over rows of the entropy of ``P_i``. High values mean
+    each point has many close neighbours (dense, consistent clusters).
+    """
+    from sklearn.preprocessing import normalize
+
+    if temperature <= 0:
+        raise InputError(f"temperature must be > 0; got {temperature!r}")
+    Z = normalize(Z, norm="l2", axis=1)
+    S = Z @ Z.T
+    S = S.toarray() if sp.issparse(S) else np.array(S, dtype=np.float64)
+    n = S.shape[0]
+    if n < 2:
+        raise InputError("SND needs at least two target samples")
+    S /= temperature
+    np.fill_diagonal(S, -np.inf)
+    m = S.max(axis=1, keepdims=True)
+    E = np.exp(S - m)
+    Zsum = E.sum(axis=1, keepdims=True)
+    P = E / Zsum
+    lse = (m + np.log(Zsum)).ravel()
+    np.fill_diagonal(S, 0.0)  # P_ii = 0, so its term vanishes
+    # H_i = -sum_j P_ij log P_ij = lse_i - sum_j P_ij S_ij
+    H = lse - (P * S).sum(axis=1)
+    return float(H.mean())
+
+
+def importance_weighted_error(wrong, weights):
+    """Importance-weighted 0-1 error: ``mean(w * wrong)`` (Sugiyama et al. 2007, IWCV)."""
+    wrong = np.asarray(wrong, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    return float(np.mean(weights * wrong))
+
+
+def dev_risk(loss, weights):
+    """DEV risk (You et al., ICML 2019, Algorithm 1).
+
+    ``L = w * loss``; ``eta = -Cov(L, w) / Var(w)``; risk =
+    ``mean(L) + eta * mean(w) - eta``. The control variate ``w`` has mean 1
+    under the source, so the correction is unbiased and cancels the variance
+    that ``L`` shares with the weights.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    L = w * loss
+    var = np.var(w, ddof=1) if w.size > 1 else 0.0
+    if var <= 0 or not np.isfinite(var):
+        return float(L.mean())
+    cov = np.cov(np.vstack([L, w]), ddof=1)[0, 1]
+    eta = -cov / var
+    return float(L.mean() + eta * w.mean() - eta)
+
+
+def _domain_pipeline(C, sparse, random_state):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+
+    scaler = MaxAbsScaler() if sparse else StandardScaler()
+    return make_pipeline(scaler, LogisticRegression(C=C, max_iter=500,
+                                                    random_state=random_state))
+
+
+def choose_domain_C(Z_source, Z_target, *, random_state=0):
+    """Regularisation of the domain classifier: the value of ``DOMAIN_CS`` with
+    the best 3-fold cross-validated log-loss at telling source from target rows."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    Z = stack_rows(Z_source, Z_target)
+    d = np.r_[np.zeros(Z_source.shape[0]), np.ones(Z_target.shape[0])]
+    n_splits = int(min(3, Z_source.shape[0], Z_target.shape[0]))
+    if n_splits < 2:
+        return 1.0
+    cv = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
+    best, best_C = -np.inf, DOMAIN_CS[0]
+    for C in DOMAIN_CS:
+        s = cross_val_score(_domain_pipeline(C, sp.issparse(Z), random_state), Z, d, cv=cv,
+                            scoring="neg_log_loss").mean()
+        if s > best:
+            best, best_C = s, C
+    return best_C
+
+
+def density_ratio(Z_source, Z_target, Z_eval, *, C=None, random_state=0):
+    """``w(x) = p_t(x) / p_s(x)`` at the rows of ``Z_eval``.
+
+    A logistic-regression domain classifier (dense rows standardised, sparse rows
+    max-abs scaled) is trained on ``Z_source`` (label 0) against ``Z_target``
+    (label 1); Bayes' rule gives ``w = (n_s / n_t) * P(t|x) / P(s|x)``.
+    ``C`` None chooses the regularisation by cross-validated log-loss
+    (:func:`choose_domain_C`). Dense or CSR input.
+    """
+    if C is None:
+        C = choose_domain_C(Z_source, Z_target, random_state=random_state)
+    Z = stack_rows(Z_source, Z_target)
+    d = np.r_[np.zeros(Z_source.shape[0]), np.ones(Z_target.shape[0])]
+    clf = _domain_pipeline(C, sp.issparse(Z), random_state).fit(Z, d)
+    p = np.clip(clf.predict_proba(Z_eval)[:, 1], _EPS, 1 - _EPS)
+    return (Z_source.shape[0] / Z_target.shape[0]) * p / (1 - p)
+
+
+# -- input checking and the shared fit cache ----------------------------------
+def _check_data(Xs, ys, Xt):
+    if isinstance(Xs, (list, tuple)):
+        if not isinstance(ys, (list, tuple)) or len(ys) != len(Xs) or not Xs:
+            raise InputError("ys must be a list with one label vector per source domain "
+                             "when Xs is a list")
+        Xs = stack_rows(*[check_array(X, f"Xs[{i}]") for i, X in enumerate(Xs)])
+        ys = np.concatenate([np.asarray(y) for y in ys])
+    Xs = check_array(Xs, "Xs")
+    Xt = check_array(Xt, "Xt", n_features=Xs.shape[1])
+    ys = np.asarray(ys)
+    if ys.ndim != 1 or ys.shape[0] != Xs.shape[0]:
+        raise InputError(f"ys must be 1-D with one label per row of Xs ({Xs.shape[0]}); "
+                         f"got shape {ys.shape}")
+    try:
+        missing = np.array([v is None or (isinstance(v, float) and math.isnan(v))
+                            for v in ys.tolist()]) if ys.dtype == object else (
+            np.isnan(ys) if np.issubdtype(ys.dtype, np.floating) else np.zeros(ys.shape, bool))
+    except TypeError:
+        missing = np.zeros(ys.shape, bool)
+    if missing.any():
+        raise InputError("ys contains missing labels (NaN or None); every source sample "
+                         "must be labelled")
+    if np.unique(ys.astype(str) if ys.dtype == object else ys).size < 2:
+        raise InputError("ys has a single class; model selection needs at least two")
+    if Xt.shape[0] < 2:
+        raise InputError("Xt needs at least two samples")
+    return Xs, ys, Xt
+
+
+def _rows(X, idx):
+    return X[idx]
+
+
+def _check_random_state(random_state):
+    if random_state is None or isinstance(random_state, (bool, np.bool_)) or not isinstance(
+            random_state, (int, np.integer)):
+        raise InputError(f"random_state must be an integer (model selection is "
+                         f"deterministic); got {random_state!r}")
+    return int(random_state)
+
+
+class _Data:
+    """Validated data plus what depends on it alone (folds, input-space weights)."""
+
+    def __init__(self, Xs, ys, Xt, random_state):
+        self.random_state = _check_random_state(random_state)
+        self.Xs, self.ys, self.Xt = _check_data(Xs, ys, Xt)
+        self._folds = {}
+        self._iw = {}
+        self._C = None
+
+    def folds(self, n_splits):
+        if n_splits not in self._folds:
+            from sklearn.model_selection import KFold, StratifiedKFold
+
+            _, counts = np.unique(self.ys.astype(str) if self.ys.dtype == object else self.ys,
+                                  return_counts=True)
+            k = int(min(n_splits, self.ys.shape[0]))
+            if counts.min() >= k:
+                cv = StratifiedKFold(k, shuffle=True, random_state=self.random_state)
+                splits = list(cv.split(np.zeros(self.ys.shape[0]), self.ys.astype(str)))
+            else:
+                cv = KFold(k, shuffle=True, random_state=self.random_state)
+                splits = list(cv.split(np.zeros(self.ys.shape[0])))
+            # a training fold with a single class cannot train a classifier
+            for tr, _ in splits:
+                if np.unique(self.ys[tr].astype(str)).size < 2:
+                    raise InputError("a source training fold has a single class; give more "
+                                     "labelled source samples per class")
+            self._folds[n_splits] = splits
+        return self._folds[n_splits]
+
+    def input_weights(self, n_splits):
+        """Out-of-fold density ratios of every source row in the input space.
+
+        The domain classifier that weighs fold ``i`` is trained on the other
+        source folds against the target, so no row is weighed by a classifier
+        that saw it.
+        """
+        if n_splits not in self._iw:
+            if self._C is None:
+                self._C = choose_domain_C(self.Xs, self.Xt, random_state=self.random_state)
+            w = np.empty(self.Xs.shape[0])
+            for tr, va in self.folds(n_splits):
+                w[va] = density_ratio(self.Xs[tr], self.Xt, self.Xs[va], C=self._C,
+                                      random_state=self.random_state)
+            self._iw[n_splits] = w
+        return self._iw[n_splits]
+
+
+class _Fits:
+    """The fits one candidate needs, made once and shared by every scorer."""
+
+    def __init__(self, data, factory=None, fitted=None):
+        self.data = data
+        self._factory = factory
+        self._full = fitted
+        self._fold = {}
+        self._reverse = {}
+
+    def _new(self):
+        if self._factory is not None:
+            est = self._factory()
+        else:
+            est = clone(self._full)
+        if not (hasattr(est, "fit") and hasattr(est, "predict")):
+            raise InputError(f"method_factory must return a tltk method (with fit and "
+                             f"predict); got {est!r}")
+        return est
+
+    def full(self):
+        if self._full is None:
+            d = self.data
+            self._full = self._new().fit(d.Xs, d.ys, d.Xt)
+        return self._full
+
+    def fold(self, n_splits, i):
+        key = (n_splits, i)
+        if key not in self._fold:
+            d = self.data
+            tr, _ = d.folds(n_splits)[i]
+            self._fold[key] = self._new().fit(d.Xs[tr], d.ys[tr], d.Xt)
+        return self._fold[key]
+
+    def reverse(self, n_splits, i):
+        """The method trained back: pseudo-labelled target -> source (unlabelled)."""
+        key = (n_splits, i)
+        if key not in self._reverse:
+            d = self.data
+            pseudo = self.fold(n_splits, i).predict(d.Xt)
+            if np.unique(pseudo.astype(str) if pseudo.dtype == object else pseudo).size < 2:
+                self._reverse[key] = pseudo[0]  # one class: the reverse model predicts it
+            else:
+                self._reverse[key] = self._new().fit(d.Xt, pseudo, d.Xs)
+        return self._reverse[key]
+
+
+def _features(method, X, random_state):
+    """The method's representation of ``X`` (``transform``, else ``X`` itself).
+
+    Dense representations wider than 1024 columns are mapped to 1024 by a fixed
+    Gaussian random projection (distances kept up to a small factor), computed
+    in row chunks, so a wide learnt representation never needs an n x width
+    array in memory.
+    """
+    if not hasattr(method, "transform"):
+        return X
+    chunk = 512
+    first = method.transform(X[:chunk])
+    if sp.issparse(first) or first.shape[1] <= _MAX_FEATURES:
+        parts = [first] + [method.transform(X[i:i + chunk])
+                           for i in range(chunk, X.shape[0], chunk)]
+        return sp.vstack(parts, format="csr") if sp.issparse(first) else np.vstack(parts)
+    rng = np.random.RandomState(random_state)
+    R = rng.standard_normal((first.shape[1], _MAX_FEATURES)) / math.sqrt(_MAX_FEATURES)
+    parts = [np.asarray(first) @ R] + [np.asarray(method.transform(X[i:i + chunk])) @ R
+                                       for i in range(chunk, X.shape[0], chunk)]
+    return np.vstack(parts)
+
+
+def _equal(pred, y):
+    return np.asarray(pred == y, dtype=bool)
+
+
+# -- scorers ------------------------------------------------------------------
+class Scorer:
+    """An unsupervised model-selection score: higher is better.
+
+    ``scorer(method, Xs, ys, Xt, random_state=0)`` scores a method FITTED on
+    ``(Xs, ys, Xt)`` (scorers that refit on source folds clone it). There is no
+    argument for target labels.
+
+    Attributes: ``name``; ``description``; ``needs`` — what the method must
+    offer: None (only ``predict``), ``"proba"`` (``predict_proba``) or a tuple
+    of alternatives such as ``("proba", "transform")``; ``needs_full_fit`` —
+    whether the score uses the method fitted on all the source (False for the
+    fold-based scorers, which refit on folds and ignore that fit).
+    """
+
+    name = None
+    description = ""
+    needs = None
+    needs_full_fit = True
+
+    def __call__(self, method, Xs, ys, Xt, *, random_state=0):
+        if self.needs_full_fit and not hasattr(method, "classes_"):
+            raise InputError(f"scorer {self.name!r} scores a fitted method; call "
+                             "method.fit(Xs, ys, Xt) first (or use score_candidate)")
+        if not applicable(self, method):
+            raise InputError(_not_applicable_msg(self, method))
+        data = _Data(Xs, ys, Xt, random_state)
+        return float(self._score(_Fits(data, fitted=method)))
+
+    def _score(self, fits):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({params})"
+
+
+def _check_n_splits(n_splits):
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
+        raise InputError(f"n_splits must be an integer >= 2; got {n_splits!r}")
+    return int(n_splits)
+
+
+class IWV(Scorer):
+    """Importance-weighted cross-validation (Sugiyama et al., JMLR 2007).
+
+    ``-(1/k) sum_i mean_{x in fold i} w(x) [f_i(x) != y]`` where ``f_i`` is the
+    method fitted on the other source folds plus the target and ``w`` is the
+    out-of-fold input-space density ratio (:func:`density_ratio`).
+    """
+
+    name = "iwv"
+    description = "importance-weighted source cross-validation (Sugiyama et al., JMLR 2007)"
+    needs_full_fit = False
+
+    def __init__(self, n_splits=3):
+        self.n_splits = _check_n_splits(n_splits)
+
+    def _score(self, fits):
+        d = fits.data
+        w = d.input_weights(self.n_splits)
+        errs = []
+        for i, (_, va) in enumerate(d.folds(self.n_splits)):
+            wrong = ~_equal(fits.fold(self.n_splits, i).predict(d.Xs[va]), d.ys[va])
+            errs.append(importance_weighted_error(wrong, w[va]))
+        return -float(np.mean(errs))
+
+
+class DEV(Scorer):
+    """Deep embedded validation (You et al., ICML 2019).
+
+    For each source fold, the method fitted on the other folds plus the target
+    gives features (``transform``, else the input); a domain classifier on those
+    features gives the density ratio of the held-out rows; the pooled weighted
+    0-1 losses of all held-out rows go through the control-variate estimator
+    :func:`dev_risk`. Score = minus that risk.
+    """
+
+    name = "dev"
+    description = "deep embedded validation: weighted source loss with a control variate " \
+                  "(You et al., ICML 2019)"
+    needs_full_fit = False
+
+    def __init__(self, n_splits=3):
+        self.n_splits = _check_n_splits(n_splits)
+
+    def _score(self, fits):
+        d = fits.data
+        losses, weights, C = [], [], None
+        for i, (tr, va) in enumerate(d.folds(self.n_splits)):
+            m = fits.fold(self.n_splits, i)
+            Fs = _features(m, d.Xs, d.random_state)
+            Ft = _features(m, d.Xt, d.random_state)
+            if C is None:  # regularisation chosen on the first fold, kept for the others
+                C = choose_domain_C(_rows(Fs, tr), Ft, random_state=d.random_state)
+            weights.append(density_ratio(_rows(Fs, tr), Ft, _rows(Fs, va), C=C,
+                                         random_state=d.random_state))
+            losses.append((~_equal(m.predict(d.Xs[va]), d.ys[va])).astype(float))
+        return -dev_risk(np.concatenate(losses), np.concatenate(weights))
+
+
+class ReverseValidation(Scorer):
+    """Reverse (circular) validation (Zhong et al., ECML-PKDD 2010).
+
+    For each source fold: the method fitted on the other folds (-> target)
+    pseudo-labels the target; a fresh copy fitted on the pseudo-labelled target
+    as source, with the source as its unlabelled target, predicts the held-out
+    fold; score = the pooled accuracy on those real source labels.
+    """
+
+    name = "reverse"
+    description = "reverse validation: train back from the pseudo-labelled target, score " \
+                  "on held-out source labels (Zhong et al., ECML-PKDD 2010)"
+    needs_full_fit = False
+
+    def __init__(self, n_splits=3):
+        self.n_splits = _check_n_splits(n_splits)
+
+    def _score(self, fits):
+        d = fits.data
+        right = []
+        for i, (_, va) in enumerate(d.folds(self.n_splits)):
+            rev = fits.reverse(self.n_splits, i)
+            pred = rev.predict(d.Xs[va]) if hasattr(rev, "predict") else np.full(
+                va.size, rev, dtype=object)
+            right.append(_equal(pred, d.ys[va]))
+        return float(np.concatenate(right).mean())
+
+
+class PredictionEntropy(Scorer):
+    """Minus the mean entropy (nats) of ``predict_proba`` on the target."""
+
+    name = "entropy"
+    description = "minus the mean entropy of the target predictions (confident = better)"
+    needs = "proba"
+
+    def _score(self, fits):
+        return -float(prediction_entropy(fits.full().predict_proba(fits.data.Xt)).mean())
+
+
+class SND(Scorer):
+    """Soft neighbourhood density (Saito et al., ICCV 2021) on the target.
+
+    On ``predict_proba`` rows (the paper's default, its best-performing choice),
+    else on ``transform`` features. ``temperature`` 0.05 as in the paper. More
+    than ``max_samples`` target rows are subsampled (by ``random_state``) to keep
+    the n x n similarity matrix small.
+    """
+
+    name = "snd"
+    description = "soft neighbourhood density of the target predictions (Saito et al., " \
+                  "ICCV 2021)"
+    needs = ("proba", "transform")
+
+    def __init__(self, temperature=0.05, max_samples=2000):
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                or not temperature > 0:
+            raise InputError(f"temperature must be a number > 0; got {temperature!r}")
+        if isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer)) \
+                or max_samples < 2:
+            raise InputError(f"max_samples must be an integer >= 2; got {max_samples!r}")
+        self.temperature = float(temperature)
+        self.max_samples = int(max_samples)
+
+    def _score(self, fits):
+        d = fits.data
+        Xt = d.Xt
+        if Xt.shape[0] > self.max_samples:
+            rng = np.random.RandomState(d.random_state)
+            Xt = Xt[np.sort(rng.choice(Xt.shape[0], self.max_samples, replace=False))]
+        m = fits.full()
+        Z = m.predict_proba(Xt) if hasattr(m, "predict_proba") else _features(
+            m, Xt, d.random_state)
+        return soft_neighborhood_density(Z, self.temperature)
+
+
+SCORERS = {s.name: s for s in (IWV(), DEV(), ReverseValidation(), PredictionEntropy(), SND())}
+#: chosen by benchmarks/selection_scorers.py: the scorer whose choice had the
+#: smallest mean regret over the benchmarked tasks of office-caltech-surf and
+#: 20ng-sci-talk among those applicable to every candidate (see the module docstring)
+DEFAULT_SCORER = "reverse"
+
+
+def get_scorer(name):
+    """The scorer called ``name`` (a :class:`Scorer` is returned as is)."""
+    if isinstance(name, Scorer):
+        return name
+    if not isinstance(name, str) or name not in SCORERS:
+        raise InputError(f"unknown scorer {name!r}; valid scorers: {', '.join(SCORERS)}")
+    return SCORERS[name]
+
+
+_NEEDS = {"proba": "_predict_proba", "transform": "_transform"}
+
+
+def _has_capability(method_cls, need):
+    private = _NEEDS[need]
+    public = {"proba": "predict_proba", "transform": "transform"}[need]
+    if isinstance(method_cls, type):
+        return hasattr(method_cls, private) or (
+            not hasattr(method_cls, "_fit") and hasattr(method_cls, public))
+    return hasattr(method_cls, public)
+
+
+def applicable(scorer, method_cls) -> bool:
+    """Whether ``scorer`` can score ``method_cls`` (a class or an instance).
+
+    False for methods that need labelled target samples (no scorer may use
+    target labels) and for methods lacking what the scorer ``needs``.
+    """
+    scorer = get_scorer(scorer)
+    info = getattr(method_cls, "info", None)
+    if info is not None and getattr(info, "needs_target_labels", False):
+        return False
+    needs = scorer.needs
+    if needs is None:
+        return True
+    alternatives = needs if isinstance(needs, tuple) else (needs,)
+    return any(_has_capability(method_cls, n) for n in alternatives)
+
+
+def _not_applicable_msg(scorer, method):
+    info = getattr(method, "info", None)
+    name = getattr(info, "name", type(method).__name__)
+    if info is not None and getattr(info, "needs_target_labels", False):
+        return (f"method {name!r} needs labelled target samples; unsupervised scorers "
+                f"cannot score it")
+    needs = scorer.needs if isinstance(scorer.needs, tuple) else (scorer.needs,)
+    what = " or ".join({"proba": "predict_proba", "transform": "transform"}[n] for n in needs)
+    return f"scorer {scorer.name!r} needs {what}, which method {name!r} lacks"
+
+
+def _probe(factory):
+    try:
+        return factory()
+    except Exception as exc:  # the factory itself is broken: say so
+        raise InputError(f"method_factory() failed: {exc}") from exc
+
+
+def score_candidate(method_factory, Xs, ys, Xt, scorer, *, random_state=0):
+    """Score the method that ``method_factory()`` builds (unfitted) with ``scorer``.
+
+    Fits only what the scorer needs (the full fit for ``entropy``/``snd``, the
+    fold fits for ``iwv``/``dev``/``reverse``). Raises :class:`InputError` when
+    the scorer is not applicable to the method.
+    """
+    return score_candidates({"_": method_factory}, Xs, ys, Xt, [scorer],
+                            random_state=random_state, strict=True)["_"][get_scorer(scorer).name]
+
+
+def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, strict=False,
+                     fitted=None):
+    """Scores of several candidates by several scorers, sharing every fit.
+
+    ``candidates``: mapping name -> factory returning an unfitted method.
+    ``scorers``: names or :class:`Scorer` objects (default: all of ``SCORERS``).
+    Returns ``{candidate: {scorer name: score}}``; a scorer not applicable to a
+    candidate gives NaN (or, with ``strict``, an :class:`InputError`).
+    The data-only quantities (folds, input-space density ratios) are computed
+    once for all candidates. ``fitted``: an optional dict that receives, per
+    candidate, the method fitted on all of ``(Xs, ys, Xt)`` (fitted here when no
+    scorer needed it), so the chosen candidate need not be fitted again.
+    """
+    if not hasattr(candidates, "items"):
+        raise InputError("candidates must be a mapping name -> method factory")
+    scorers = [get_scorer(s) for s in (SCORERS if scorers is None else scorers)]
+    if not scorers:
+        raise InputError("scorers is empty: give at least one scorer name")
+    data = _Data(Xs, ys, Xt, random_state)
+    out = {}
+    for cname, factory in candidates.items():
+        if not callable(factory):
+            raise InputError(f"candidate {cname!r}: method_factory must be callable "
+                             f"(returning an unfitted method); got {factory!r}")
+        probe = _probe(factory)
+        fits = _Fits(data, factory=factory)
+        row = {}
+        for s in scorers:
+            if not applicable(s, probe):
+                if strict:
+                    raise InputError(_not_applicable_msg(s, probe))
+                row[s.name] = float("nan")
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                row[s.name] = float(s._score(fits))
+        out[cname] = row
+        if fitted is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                fitted[cname] = fits.full()
+    return out
+
+
+# -- cross-validation splitter ------------------------------------------------
+def _target_mask(n, y=None, groups=None, sample_domain=None):
+    """Target rows: ``sample_domain < 0`` (skada's convention; ``groups`` is read
+    the same way), else rows whose label is masked (-1, NaN or None)."""
+    dom = sample_domain if sample_domain is not None else groups
+    if dom is not None:
+        dom = np.asarray(dom)
+        if dom.shape != (n,):
+            raise InputError(f"sample_domain must hold one domain id per row ({n}); got "
+                             f"shape {dom.shape}")
+        if not np.issubdtype(dom.dtype, np.number):
+            raise InputError("sample_domain must be numeric: source domains >= 0, target "
+                             "domains < 0")
+        return dom < 0
+    if y is None:
+        raise InputError("DomainAwareSplit needs sample_domain (or groups) marking target "
+                         "rows with negative ids, or y with target labels masked as -1")
+    y = np.asarray(y)
+    if y.shape[0] != n:
+        raise InputError(f"y must have one entry per row ({n}); got {y.shape[0]}")
+    if y.dtype == object:
+        return np.array([v is None or (isinstance(v, float) and math.isnan(v)) or
+                         (isinstance(v, (int, np.integer)) and v == -1) for v in y.tolist()])
+    if np.issubdtype(y.dtype, np.floating):
+        return np.isnan(y) | (y == -1)
+    if np.issubdtype(y.dtype, np.integer):
+        return y == -1
+    return np.zeros(n, dtype=bool)
+
+
+class DomainAwareSplit:
+    """K-fold over the SOURCE rows of stacked ``[Xs; Xt]`` data.
+
+    Every split trains on the other source folds plus ALL target rows
+    (unlabelled) and validates on one held-out source fold: a target row is never
+    in a validation fold. Target rows are those with ``sample_domain < 0``
+    (skada's convention, also read from ``groups`` so that
+    ``GridSearchCV(...).fit(X, y, groups=sample_domain)`` works), else those
+    whose ``y`` is masked (-1, NaN or None). Folds are stratified by class when
+    every class has ``n_splits`` source samples.
+    """
+
+    __metadata_request__split = {"sample_domain": True}
+
+    def __init__(self, n_splits=3, *, shuffle=True, random_state=0):
+        self.n_splits = _check_n_splits(n_splits)
+        self.shuffle = bool(shuffle)
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None, sample_domain=None):
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        n = X.shape[0] if hasattr(X, "shape") else len(X)
+        target = _target_mask(n, y, groups, sample_domain)
+        src = np.flatnonzero(~target)
+        tgt = np.flatnonzero(target)
+        if src.size < self.n_splits:
+            raise InputError(f"only {src.size} source rows for {self.n_splits} folds")
+        rs = self.random_state if self.shuffle else None
+        strat = None
+        if y is not None:
+            ys = np.asarray(y)[src]
+            ys = ys.astype(str) if ys.dtype == object else ys
+            _, counts = np.unique(ys, return_counts=True)
+            if counts.min() >= self.n_splits:
+                strat = ys
+        if strat is not None:
+            it = StratifiedKFold(self.n_splits, shuffle=self.shuffle, random_state=rs).split(
+                src, strat)
+        else:
+            it = KFold(self.n_splits, shuffle=self.shuffle, random_state=rs).split(src)
+        for tr, va in it:
+            yield np.sort(np.r_[src[tr], tgt]), src[va]
+
+    def __repr__(self):
+        return (f"DomainAwareSplit(n_splits={self.n_splits}, shuffle={self.shuffle}, "
+                f"random_state={self.random_state!r})")
