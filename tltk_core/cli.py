@@ -91,6 +91,8 @@ def cli():
                                 a benchmark task under its paper's protocol
       tltk bench --methods tca,jda --dataset office-caltech-surf --store s.sqlite
                                 many runs, resumable, with a summary table
+      tltk select --source s.svm --target t.svm
+                                choose a method without target labels
     """
 
 
@@ -693,6 +695,249 @@ def bench_report_cmd(store, fmt, plot):
     if not rows:
         raise InputError(f"--store {store}: holds no run yet")
     _report(summarise(rows), fmt, plot)
+
+
+# -- select --------------------------------------------------------------------
+def _grid_values(raw):
+    """``-p m.k=v1,v2``: a bare comma list is several candidate values."""
+    if isinstance(raw, tuple):
+        return list(raw)
+    if isinstance(raw, str) and "," in raw:   # -p kernel=rbf,linear
+        return [_parse_params([f"v={part.strip()}"])["v"] for part in raw.split(",")]
+    return [raw]
+
+
+def _select_grid(names, pairs):
+    """Per method, the list of parameter dicts to try: the method's declared
+    search space, with ``-p method.key=v1,v2`` (or ``key=...`` for every
+    method that has it) replacing the values of that key."""
+    import itertools
+
+    registry = get_registry()
+    spaces = {m: {k: list(v) for k, v in registry.get(m).info.search_space.items()}
+              for m in names}
+    overrides = _bench_params(pairs, names)
+    out = {}
+    for m in names:
+        space = dict(spaces[m])
+        for key, raw in overrides[m].items():
+            space[key] = _grid_values(raw)
+        keys = sorted(space)
+        out[m] = [dict(zip(keys, combo)) for combo in itertools.product(
+            *(space[k] for k in keys))] or [{}]
+    return out
+
+
+def _candidate_label(method, params):
+    if not params:
+        return method
+    return method + " " + ",".join(f"{k}={_default_repr(v)}" for k, v in sorted(params.items()))
+
+
+def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
+    """Score one candidate (in a worker or here); never sees the target labels
+    except to report accuracy after scoring, in the separate column."""
+    import time
+    import warnings
+
+    from .registry import load
+    from .selection import score_candidates
+
+    t0 = time.perf_counter()
+    fitted = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = score_candidates({"c": lambda: load(method, **{**base, **params})},
+                                     Xs, ys, Xt, [scorer], random_state=seed,
+                                     fitted=fitted)["c"][scorer]
+            acc = None
+            if y_eval is not None:
+                import numpy as np
+
+                acc = float(np.mean(fitted["c"].predict(X_eval) == y_eval))
+        error = None
+    except Exception as exc:  # a failing candidate is reported, the others go on
+        score, acc, error = float("nan"), None, f"{type(exc).__name__}: {exc}"
+    return {"method": method, "params": params, "score": score, "accuracy": acc,
+            "error": error, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+@cli.command("select")
+@click.option("--source", "sources", multiple=True, type=click.Path(),
+              help="Labelled source file (repeat for several sources: they are pooled).")
+@click.option("--target", type=click.Path(), help="Target file (labels not needed).")
+@click.option("--keys", default=None, metavar="FEATURES,LABELS", help="Names in .mat files.")
+@click.option("--dataset", default=None, metavar="D", help="A benchmark dataset instead.")
+@click.option("--task", "task_spec", default=None, metavar="S:T", help="Task of --dataset.")
+@click.option("--methods", default="all", show_default=True, metavar="A,B,...|all",
+              help="Candidate methods ('all': every installed method that works without "
+                   "target labels). source-only is always a candidate.")
+@click.option("--scorer", default=None, metavar="NAME",
+              help="Unsupervised scorer: reverse (default), iwv, dev, entropy or snd.")
+@click.option("-p", "--param", "params", multiple=True, metavar="[METHOD.]KEY=V1,V2",
+              help="Values to try for a hyperparameter, replacing the method's search space.")
+@click.option("--budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Start no new candidate after this many seconds.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Candidates scored in parallel (joblib).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the scorers' folds and the methods' random_state.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_debug_option
+def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, params, budget,
+               jobs, seed, as_json):
+    """Choose a method for your data without target labels.
+
+    Every candidate (method x point of its search space, and source-only, the
+    strong classifier trained without transfer) is fitted and scored by an
+    unsupervised scorer that never reads target labels; the highest score is
+    chosen. When the target file has labels, each candidate's true accuracy is
+    shown in a separate column for your information: it plays no part in the
+    choice.
+
+    \b
+      tltk select --source books.svm --target kitchen.svm
+      tltk select --dataset 20ng-sci-talk --task crypt-guns:med-misc --methods tca,jda,sfa
+    """
+    import time
+
+    import numpy as np
+
+    from .selection import DEFAULT_SCORER, SCORERS, applicable, get_scorer
+
+    _show_warnings()
+    scorer = get_scorer(scorer or DEFAULT_SCORER).name
+    if dataset and sources:
+        raise InputError("give --dataset or --source/--target, not both")
+    if bool(sources) != bool(target):
+        raise InputError("give both --source and --target (or --dataset and --task)")
+    if not dataset and not sources:
+        raise InputError("tltk select needs --source/--target files or --dataset/--task")
+    registry = get_registry()
+    if dataset:
+        from .data.benchmarks import load_task
+
+        if not task_spec:
+            raise InputError(f"--dataset {dataset} needs --task")
+        task = load_task(dataset, task_spec)
+    else:
+        task = _task_from_files(sources, target, keys.split(",") if keys else None)
+    if methods.strip() == "all":
+        names = [e.name for e in registry.entries()
+                 if e.status == "ok" and not e.info.needs_target_labels]
+    else:
+        names = _csv_list(methods, "--methods")
+        for n in names:
+            registry.get(n)
+    if "source-only" not in names and any(e.name == "source-only" and e.status == "ok"
+                                          for e in registry.entries()):
+        names.append("source-only")
+    usable = []
+    for n in names:
+        cls = registry.get(n).load_class()
+        if applicable(scorer, cls):
+            usable.append(n)
+        elif not as_json:
+            click.echo(f"Note: {n} cannot be scored by {scorer!r} (it lacks what the scorer "
+                       "needs, or needs target labels); left out", err=True)
+    if not usable:
+        raise InputError(f"no candidate method can be scored by {scorer!r} (scorers: "
+                         f"{', '.join(SCORERS)})")
+    grid = _select_grid(usable, params)
+    protocol = getattr(task, "protocol", None)
+    Xs = [d.X for d in task.sources]
+    ys = [np.asarray(d.y) for d in task.sources]
+    if len(Xs) > 1:
+        from .validation import stack_rows
+
+        if not as_json:
+            click.echo(f"Note: the {len(Xs)} sources are pooled for scoring", err=True)
+        Xs, ys = [stack_rows(*Xs)], [np.concatenate(ys)]
+    Xs, ys = Xs[0], ys[0]
+    Xt = task.target.X
+    evaluation = getattr(task, "evaluation", None) or task.target
+    y_eval = None if evaluation.y is None else np.asarray(evaluation.y)
+    jobs_list = []
+    for m in usable:
+        cls = registry.get(m).load_class()
+        base = (protocol.params_for(m, cls._get_param_names(), {}) if protocol is not None
+                else {})
+        if "random_state" in cls._get_param_names():
+            base.setdefault("random_state", seed)
+        for point in grid[m]:
+            jobs_list.append((m, point, base))
+    if not as_json:
+        click.echo(f"{len(jobs_list)} candidates ({len(usable)} methods), scorer {scorer}"
+                   + (f", budget {budget:g} s" if budget is not None else ""), err=True)
+    start = time.monotonic()
+    results = []
+    skipped = []
+    if jobs == 1:
+        for i, (m, point, base) in enumerate(jobs_list, 1):
+            if i > 1 and budget is not None and time.monotonic() - start > budget:
+                skipped = jobs_list[i - 1:]
+                break
+            r = _score_one(m, point, base, Xs, ys, Xt, scorer, seed, evaluation.X, y_eval)
+            results.append(r)
+            if not as_json:
+                click.echo(f"[{i}/{len(jobs_list)}] {_candidate_label(m, point)}: "
+                           + (f"score {r['score']:.4f}" if r["error"] is None
+                              else f"FAILED: {r['error']}")
+                           + f" ({r['seconds']:.1f} s)", err=True)
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=jobs)(
+            delayed(_score_one)(m, point, base, Xs, ys, Xt, scorer, seed, evaluation.X, y_eval)
+            for m, point, base in jobs_list)
+    scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
+    if not scored:
+        raise _Failure("no candidate could be scored: "
+                       + "; ".join(f"{r['method']}: {r['error']}" for r in results[:3]))
+    ranked = sorted(scored, key=lambda r: -r["score"]) + [r for r in results
+                                                          if r not in scored]
+    chosen = ranked[0]
+    out = {"chosen": {"method": chosen["method"], "params": chosen["params"]},
+           "scorer": scorer,
+           "candidates": [{"method": r["method"], "params": r["params"],
+                           "score": None if not np.isfinite(r["score"]) else r["score"],
+                           "accuracy": r["accuracy"], "error": r["error"],
+                           "seconds": r["seconds"]} for r in ranked],
+           "skipped": [{"method": m, "params": p} for m, p, _ in skipped]}
+    if as_json:
+        from .evaluate import _jsonable
+
+        click.echo(json.dumps(_jsonable(out), indent=2))
+        return
+    labelled = y_eval is not None
+    click.echo(f"{'rank':>4}  {'candidate':<44} {'score':>9}" + ("   accuracy*" if labelled
+                                                                  else ""))
+    for i, r in enumerate(ranked, 1):
+        score = "failed" if r["error"] else f"{r['score']:.4f}"
+        acc = "" if not labelled or r["accuracy"] is None else f"   {100 * r['accuracy']:7.2f}%"
+        mark = "  <- chosen" if r is chosen else ""
+        click.echo(f"{i:>4}  {_candidate_label(r['method'], r['params']):<44} {score:>9}"
+                   f"{acc}{mark}")
+    label = _candidate_label(chosen["method"], chosen["params"])
+    why = f"chosen: {label}, the highest {scorer} score ({chosen['score']:.4f})"
+    if len(scored) > 1:
+        runner = next(r for r in scored if r is not chosen)
+        why += (f", {chosen['score'] - runner['score']:.4f} ahead of "
+                f"{_candidate_label(runner['method'], runner['params'])}")
+    click.echo(why + ".")
+    if chosen["method"] == "source-only":
+        click.echo("By this score adaptation does not pay here: no transfer is the choice.")
+    else:
+        base_r = next((r for r in scored if r["method"] == "source-only"), None)
+        if base_r is not None:
+            click.echo(f"It scores {chosen['score'] - base_r['score']:.4f} above source-only "
+                       "(no transfer).")
+    if labelled:
+        click.echo("* accuracy uses the target labels, for your information only; the "
+                   "choice never does.")
+    if skipped:
+        click.echo(f"{len(skipped)} candidates not tried: the budget was spent", err=True)
 
 
 def main(argv=None):

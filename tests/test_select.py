@@ -1,0 +1,109 @@
+"""tltk select: candidates from search spaces, scored without target labels,
+source-only among them, accuracy only as information."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tltk_core.cli import cli
+from tltk_core.registry import get_registry
+from tltk_core.testing import make_domains
+
+INSTALLED = {e.name for e in get_registry().entries() if e.status == "ok"}
+pytestmark = pytest.mark.skipif(not {"tca", "source-only"} <= INSTALLED,
+                                reason="needs the tca and source-only plugins")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("select")
+    Xs, ys, Xt, yt = make_domains(n_source=90, n_target=70, n_features=6, random_state=2)
+    np.savez(root / "s.npz", X=Xs, y=ys)
+    np.savez(root / "t.npz", X=Xt, y=yt)
+    np.savez(root / "t_shuffled.npz", X=Xt, y=np.random.RandomState(0).permutation(yt))
+    np.savez(root / "t_unlabelled.npz", X=Xt)
+    return root
+
+
+def select(*args):
+    r = CliRunner().invoke(cli, ["select", *map(str, args)])
+    return r
+
+
+def test_json_ranks_candidates_with_source_only_and_reports_accuracy_apart(files):
+    r = select("--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+               "-p", "tca.n_components=2,3", "--json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) >= {"chosen", "scorer", "candidates"}
+    cands = out["candidates"]
+    tca = sorted((c["params"]["n_components"], c["params"]["mu"]) for c in cands
+                 if c["method"] == "tca")
+    assert tca == [(2, 0.1), (2, 1.0), (3, 0.1), (3, 1.0)]       # -p x declared search space
+    assert any(c["method"] == "source-only" for c in cands)
+    scores = [c["score"] for c in cands]
+    assert scores == sorted(scores, reverse=True)
+    assert out["chosen"] == {"method": cands[0]["method"], "params": cands[0]["params"]}
+    assert all(0.0 <= c["accuracy"] <= 1.0 for c in cands)
+
+
+def test_target_labels_never_change_the_choice(files):
+    runs = [json.loads(select("--source", files / "s.npz", "--target", files / t, "--methods",
+                              "tca", "-p", "tca.n_components=2,3", "-p", "tca.mu=1.0",
+                              "--json").stdout)
+            for t in ("t.npz", "t_shuffled.npz", "t_unlabelled.npz")]
+    strip = [[(c["method"], c["params"], c["score"]) for c in r["candidates"]] for r in runs]
+    assert strip[0] == strip[1] == strip[2]
+    assert runs[0]["chosen"] == runs[1]["chosen"] == runs[2]["chosen"]
+    assert all(c["accuracy"] is None for c in runs[2]["candidates"])
+
+
+def test_source_only_is_chosen_when_its_score_is_best(files, monkeypatch):
+    import tltk_core.selection as selection
+
+    def fake(candidates, Xs, ys, Xt, scorers, random_state=0, fitted=None, **kw):
+        (name, factory), = candidates.items()
+        est = factory()
+        if fitted is not None:
+            fitted[name] = est.fit(Xs, ys, Xt)
+        score = 1.0 if type(est).__name__ == "SourceOnly" else 0.5
+        return {name: {scorers[0]: score}}
+
+    monkeypatch.setattr(selection, "score_candidates", fake)
+    r = select("--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+               "-p", "tca.n_components=2", "-p", "tca.mu=1.0")
+    assert r.exit_code == 0, r.stderr
+    assert "source-only" in r.stdout.splitlines()[1] and "<- chosen" in r.stdout
+    assert "adaptation does not pay here" in r.stdout
+    assert "for your information only" in r.stdout
+
+
+def test_budget_stops_starting_candidates(files):
+    r = select("--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+               "-p", "tca.n_components=2,3", "--budget", "0", "--json")
+    out = json.loads(r.stdout)
+    assert len(out["candidates"]) == 1 and len(out["skipped"]) == 4
+
+
+@pytest.mark.parametrize("args,match", [
+    (["--scorer", "magic"], "unknown scorer 'magic'; valid scorers: "),
+    (["-p", "tca.nope=1,2"], "method 'tca' has no hyperparameter 'nope'"),
+    (["--methods", "nosuch"], "nosuch"),
+])
+def test_bad_arguments_are_one_clear_error(files, args, match):
+    from tltk_core.cli import main
+
+    with pytest.raises(SystemExit) as ex:
+        main(["select", "--source", str(files / "s.npz"), "--target", str(files / "t.npz"),
+              "--methods", "tca", *args])
+    assert ex.value.code == 2
+
+
+def test_scorer_names_in_the_help_are_the_real_ones():
+    from tltk_core.selection import DEFAULT_SCORER, SCORERS
+
+    text = CliRunner().invoke(cli, ["select", "--help"]).stdout
+    for name in SCORERS:
+        assert name in text
+    assert f"{DEFAULT_SCORER} (default)" in text
