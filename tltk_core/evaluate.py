@@ -95,6 +95,20 @@ def _strong_baseline(task, Xs_all, ys_all):
     return cached
 
 
+def _baseline(est, cls, protocol):
+    """The no-transfer classifier to report: the method's own final classifier
+    (its ``estimator``, which a protocol sets) or its own baseline (a deep
+    method's source-only network); for a method with neither — it has no final
+    classifier, e.g. the concept methods — the protocol's classifier."""
+    from .method import TransferMethod
+
+    own = type(est).baseline_estimator is not TransferMethod.baseline_estimator
+    if own or "estimator" in cls._get_param_names() or protocol is None:
+        return est.baseline_estimator()
+    made = protocol.classifier_estimator()
+    return made if made is not None else est.baseline_estimator()
+
+
 def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=True):
     """Fit method ``name`` on ``task`` and measure it. Returns a JSON-ready dict.
 
@@ -202,7 +216,7 @@ def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=Tru
     if y_eval is not None:
         result["accuracy"] = float(np.mean(pred == y_eval))
         Xs_all, ys_all = _stack(Xs), np.concatenate(ys)
-        base = est.baseline_estimator()
+        base = _baseline(est, cls, protocol)
         result["baseline"] = type(base).__name__
         base.fit(Xs_all, ys_all)
         result["baseline_accuracy"] = float(np.mean(base.predict(X_eval) == y_eval))
@@ -212,7 +226,7 @@ def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=Tru
             # choice made with the target labels, so it is reported, never used)
             single = []
             for X_k, y_k in zip(Xs, ys):
-                one = est.baseline_estimator()
+                one = _baseline(est, cls, protocol)
                 one.fit(X_k, y_k)
                 single.append(float(np.mean(one.predict(X_eval) == y_eval)))
             best = int(np.argmax(single))
@@ -228,7 +242,7 @@ def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=Tru
             result["beats_strong_baseline"] = bool(result["accuracy"] >
                                                    result["strong_baseline_accuracy"])
         if revealed.size:
-            both = est.baseline_estimator()
+            both = _baseline(est, cls, protocol)
             both.fit(_stack([Xs_all, Xt[revealed]]),
                      np.concatenate([ys_all, np.asarray(yt)[revealed]]))
             result["baseline_source_target_accuracy"] = float(

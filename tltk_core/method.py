@@ -100,18 +100,25 @@ class TransferMethod(BaseEstimator):
 
         return LogisticRegression(max_iter=1000)
 
+    #: the hyperparameter holding the method's classifier. "estimator" is the final
+    #: classifier that a benchmark protocol may set; a method whose classifier only
+    #: initialises it (the concept methods) names it differently, so that no
+    #: protocol replaces it
+    _estimator_param = "estimator"
+
     def _make_estimator(self):
-        est = getattr(self, "estimator", None)
+        est = getattr(self, self._estimator_param, None)
         return clone(est) if est is not None else self._default_estimator()
 
     def _check_params(self):
         """Validate hyperparameters; raise InputError naming the bad one."""
 
     def _check_estimator(self):
-        est = getattr(self, "estimator", None)
+        name = self._estimator_param
+        est = getattr(self, name, None)
         if est is not None and not (hasattr(est, "fit") and hasattr(est, "predict")
                                     and hasattr(est, "get_params")):
-            raise InputError(f"estimator must be a scikit-learn classifier (with fit, "
+            raise InputError(f"{name} must be a scikit-learn classifier (with fit, "
                              f"predict and get_params) or None; got {est!r}")
 
     def _check_X(self, X, name="X"):

@@ -155,7 +155,7 @@ class CDPLSA(TransferMethod):
         Relative log-likelihood change that ends the PLSA initialisation.
     fold_in_iter : int, default 20
         EM iterations when folding in documents that are not the fitted target.
-    estimator : classifier or None
+    init_estimator : classifier or None
         Trained on the (pooled) sources to initialise the target's
         ``P(z|d)``; its ``predict_proba`` is used when it has one. ``None``:
         ``LogisticRegression(max_iter=1000)`` (the paper initialises with a
@@ -176,15 +176,16 @@ class CDPLSA(TransferMethod):
     """
 
     info = INFO
+    _estimator_param = "init_estimator"  # it initialises; no protocol replaces it
 
     def __init__(self, n_concepts=64, max_iter=100, plsa_iter=200, plsa_tol=1e-3,
-                 fold_in_iter=20, estimator=None, random_state=0):
+                 fold_in_iter=20, init_estimator=None, random_state=0):
         self.n_concepts = n_concepts
         self.max_iter = max_iter
         self.plsa_iter = plsa_iter
         self.plsa_tol = plsa_tol
         self.fold_in_iter = fold_in_iter
-        self.estimator = estimator
+        self.init_estimator = init_estimator
         self.random_state = random_state
 
     def _check_params(self):

@@ -106,7 +106,7 @@ class HIDC(TransferMethod):
         EM iterations for documents not seen in ``fit``.
     random_state : int or None, default=0
         Seed of the PLSA initialisations.
-    estimator : classifier or None, default=None
+    init_estimator : classifier or None, default=None
         Classifier trained on each source (rows scaled to unit length) whose
         target probabilities initialise ``p(z|d)``; None gives
         ``LogisticRegression(max_iter=1000)`` (the authors use logistic
@@ -129,9 +129,10 @@ class HIDC(TransferMethod):
     """
 
     info = INFO
+    _estimator_param = "init_estimator"  # it initialises; no protocol replaces it
 
     def __init__(self, n_identical=20, n_alike=20, n_distinct=10, n_iter=100, n_init_iter=20,
-                 fold_in_iter=50, random_state=0, estimator=None):
+                 fold_in_iter=50, random_state=0, init_estimator=None):
         self.n_identical = n_identical
         self.n_alike = n_alike
         self.n_distinct = n_distinct
@@ -139,7 +140,7 @@ class HIDC(TransferMethod):
         self.n_init_iter = n_init_iter
         self.fold_in_iter = fold_in_iter
         self.random_state = random_state
-        self.estimator = estimator
+        self.init_estimator = init_estimator
 
     def _check_params(self):
         for name in ("n_identical", "n_alike", "n_distinct"):

@@ -312,7 +312,7 @@ class MTrick(TransferMethod):
     tol : float, default=0.0
         Stop early when the objective's relative decrease in one sweep is
         below ``tol`` (0: always run ``max_iter`` sweeps).
-    estimator : classifier or None, default=None
+    init_estimator : classifier or None, default=None
         The source classifier whose target probabilities initialise ``G_t``
         (``predict_proba``, else a softmax of ``decision_function``); None is
         ``LogisticRegression(max_iter=1000)``.
@@ -330,9 +330,10 @@ class MTrick(TransferMethod):
     """
 
     info = INFO
+    _estimator_param = "init_estimator"  # it initialises; no protocol replaces it
 
     def __init__(self, alpha=1.0, beta=1.5, gamma=0.0, n_clusters=50, max_iter=100,
-                 init_iter=20, tol=0.0, estimator=None, random_state=0):
+                 init_iter=20, tol=0.0, init_estimator=None, random_state=0):
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -340,7 +341,7 @@ class MTrick(TransferMethod):
         self.max_iter = max_iter
         self.init_iter = init_iter
         self.tol = tol
-        self.estimator = estimator
+        self.init_estimator = init_estimator
         self.random_state = random_state
 
     def _check_params(self):

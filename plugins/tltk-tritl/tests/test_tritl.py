@@ -235,15 +235,15 @@ def test_estimator_without_scores():
             return {}
 
     Xs, ys, Xt, _ = make_domains()
-    with pytest.raises(InputError, match="estimator"):
-        TriTL(estimator=NoScores()).fit(Xs, ys, Xt)
+    with pytest.raises(InputError, match="init_estimator"):
+        TriTL(init_estimator=NoScores()).fit(Xs, ys, Xt)
 
 
 def test_other_estimators():
     from sklearn.svm import LinearSVC
 
     Xs, ys, Xt, yt = _toy(seed=5)
-    m = TriTL(n_identical=2, n_alike=2, n_distinct=1, n_iter=40, estimator=LinearSVC(),
+    m = TriTL(n_identical=2, n_alike=2, n_distinct=1, n_iter=40, init_estimator=LinearSVC(),
               random_state=0).fit(Xs, ys, Xt)
     assert m.score(Xt, yt) == 1.0
 

@@ -306,7 +306,7 @@ class TriTL(TransferMethod):
         EM steps of the PLSA that initialises F1 and F2 (the authors' code: 20).
     fold_in_iter : int, default 50
         Updates of G for new documents in ``predict``.
-    estimator : classifier or None
+    init_estimator : classifier or None
         Initialises the target's G (averaged over sources; on documents scaled
         to unit length); needs ``predict_proba`` or ``decision_function``.
         None = ``LogisticRegression(max_iter=1000)``.
@@ -328,16 +328,17 @@ class TriTL(TransferMethod):
     """
 
     info = INFO
+    _estimator_param = "init_estimator"  # it initialises; no protocol replaces it
 
     def __init__(self, n_identical=20, n_alike=20, n_distinct=10, n_iter=100, plsa_iter=20,
-                 fold_in_iter=50, estimator=None, random_state=None):
+                 fold_in_iter=50, init_estimator=None, random_state=None):
         self.n_identical = n_identical
         self.n_alike = n_alike
         self.n_distinct = n_distinct
         self.n_iter = n_iter
         self.plsa_iter = plsa_iter
         self.fold_in_iter = fold_in_iter
-        self.estimator = estimator
+        self.init_estimator = init_estimator
         self.random_state = random_state
 
     def _check_params(self):
@@ -353,10 +354,10 @@ class TriTL(TransferMethod):
 
     def _check_estimator(self):
         super()._check_estimator()
-        est = self.estimator
+        est = self.init_estimator
         if est is not None and not (hasattr(est, "predict_proba")
                                     or hasattr(est, "decision_function")):
-            raise InputError("estimator must have predict_proba or decision_function "
+            raise InputError("init_estimator must have predict_proba or decision_function "
                              f"(it initialises the target's class memberships); got {est!r}")
 
     # -- helpers ----------------------------------------------------------------
