@@ -211,6 +211,27 @@ def test_strong_baseline_is_reported_and_judged_in_words(plugins):
     assert skipped["strong_baseline_accuracy"] is None
 
 
+def test_plot_before_and_after_adaptation(plugins, tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "adapt.png"
+    r = invoke("run", "centre", "--plot", str(png))
+    assert r.exit_code == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "plot written to" in r.stderr
+    bad = invoke("run", "exploding", "--plot", str(tmp_path / "x.png"))
+    assert "method 'exploding' has no transform" in one_error_line(bad, 2)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_projection_keeps_sparse_input_sparse():
+    import scipy.sparse as sp
+
+    from tltk_core.plots import project_2d
+
+    Xs, ys, Xt, yt = make_domains()
+    a, b = project_2d(sp.csr_matrix(Xs), sp.csr_matrix(Xt))
+    assert a.shape == (Xs.shape[0], 2) and b.shape == (Xt.shape[0], 2)
+
+
 def test_single_source_run_has_no_single_source_figures(plugins, tmp_path):
     Xs, ys, Xt, yt = make_domains()
     np.savez(tmp_path / "s.npz", X=Xs, y=ys)

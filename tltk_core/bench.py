@@ -138,6 +138,7 @@ def execute(spec: RunSpec) -> dict:
             warnings.simplefilter("always")
             result = run(spec.method, task, json.loads(spec.params), seed=spec.seed)
         result.pop("predictions", None)
+        result.pop("estimator", None)
         row.update(status="ok", accuracy=result["accuracy"],
                    baseline_accuracy=result["baseline_accuracy"],
                    strong_baseline_accuracy=result["strong_baseline_accuracy"],

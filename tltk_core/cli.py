@@ -205,6 +205,12 @@ def _parse_params(pairs):
     return params
 
 
+def _stack_sources(task):
+    from .validation import stack_rows
+
+    return stack_rows(*[d.X for d in task.sources])
+
+
 def _task_from_files(sources, target, keys):
     from .data import Domain, Task
     from .io import load_files
@@ -248,10 +254,13 @@ def _task_from_files(sources, target, keys):
                    "chosen by cross-validation on the source); it costs a few fits.")
 @click.option("--predictions", type=click.Path(dir_okay=False), default=None,
               help="Write the predicted target labels to this file, one per line.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, metavar="FILE.png",
+              help="Draw source and target in 2-D before and after adaptation (methods "
+                   "with transform; needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
 def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, target_labels,
-            params, seed, no_strong, predictions, as_json):
+            params, seed, no_strong, predictions, plot, as_json):
     """Fit method NAME and report target accuracy beside the no-transfer baseline.
 
     Without --source/--target or --dataset it runs on the bundled task
@@ -262,7 +271,10 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
     """
     _show_warnings()
     hyper = _parse_params(params)
-    get_registry().get(name)  # unknown or broken method: fail before reading data
+    entry = get_registry().get(name)  # unknown or broken method: fail before reading data
+    if plot and not hasattr(entry.load_class(), "_transform"):
+        raise InputError(f"--plot draws the learnt representation, and method {name!r} has "
+                         "no transform (try a feature method: tca, jda, gfk, msda, ...)")
     if bool(sources) != bool(target):
         raise InputError("give both --source and --target, or neither (bundled task)")
     if dataset and sources:
@@ -294,6 +306,20 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
     except Exception as exc:
         raise _Failure(f"method {name!r} failed: {type(exc).__name__}: {exc}") from exc
     pred = result.pop("predictions")
+    est = result.pop("estimator")
+    if plot:
+        import numpy as np
+
+        from .plots import plot_adaptation
+
+        ev = getattr(task, "evaluation", None) or task.target
+        Xs_all = task.sources[0].X if len(task.sources) == 1 else _stack_sources(task)
+        ys_all = np.concatenate([np.asarray(d.y) for d in task.sources])
+        acc = ("" if result["accuracy"] is None else
+               f": {100 * result['accuracy']:.1f}% (no transfer {100 * result['baseline_accuracy']:.1f}%)")
+        plot_adaptation(est, Xs_all, ys_all, ev.X, ev.y, plot, title=f"{name} on {task.name}{acc}",
+                        seed=seed)
+        click.echo(f"plot written to {plot}", err=True)
     if predictions:
         with open(predictions, "w") as f:
             f.writelines(f"{p}\n" for p in pred)

@@ -249,5 +249,6 @@ def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=Tru
                 np.mean(both.predict(X_eval) == y_eval))
     result["suspicious"] = suspicious
     result["predictions"] = pred
+    result["estimator"] = est
     result["peak_rss_mib"] = round(_peak_rss_mib(), 1)
     return result
