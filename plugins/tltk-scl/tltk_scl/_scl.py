@@ -9,41 +9,52 @@ boom-boxes and blenders", ACL 2007.
    occur in at least ``min_df`` rows of the source and in at least ``min_df``
    rows of the target; among them the ``n_pivots`` with the largest mutual
    information between occurrence and the source label are the pivots
-   (ties: lower feature index first). At most half of the features become
-   pivots, so that non-pivot features remain to predict them from; with no
-   candidate at all SCL adds nothing (a warning says so) and the method is
-   the final classifier on x.
+   (SCL-MI, Blitzer et al. 2007; ties: lower feature index first). At most
+   half of the features become pivots; with no candidate at all SCL adds
+   nothing (a warning says so) and the method is the final classifier on x.
 2. Pivot predictors. For every pivot l a linear predictor of "pivot l occurs"
-   from the *non-pivot* features only -- binarised to occurrences when
-   ``binary`` (the default: Blitzer et al. use binary unigram/bigram
-   features, and theta is applied to the same binary inputs) (the pivots are masked, so no predictor
-   sees its own pivot), trained on the pooled unlabelled rows of both
-   domains. All m predictors are solved at once as one ridge regression with
-   an unpenalised intercept and m right-hand sides:
+   from the features -- binarised to occurrences when ``binary`` (the
+   default: Blitzer et al. use binary unigram/bigram features, and theta is
+   applied to the same binary inputs) -- trained on the pooled unlabelled
+   rows of both domains. ``mask="pivot"`` (the papers' setting, default):
+   predictor l sees every feature except pivot l itself, so the other pivots
+   help predict it; ``mask="pivots"``: every predictor sees the non-pivot
+   features only. With ``loss="squared"`` all m predictors are one ridge
+   regression with an unpenalised intercept and m right-hand sides,
 
-       W = argmin (1/n) ||Xc W - Yc||^2 + alpha ||W||^2,
+       w_l = argmin (1/n) ||Xc_(-l) w - yc_l||^2 + alpha ||w||^2,
 
-   Xc, Yc the column-centred non-pivot features and pivot occurrences. This
-   replaces the paper's modified-Huber SGD by its closed-form least-squares
-   relative: one factorisation serves every pivot. It is solved in whichever
-   of the two exact forms is smaller: the primal (d' x d' matrix Xc^T Xc,
-   d' non-pivot features) when d' <= n, else the dual (n x n Gram Xc Xc^T,
-   W = Xc^T (Xc Xc^T + n alpha I)^{-1} Yc). The sparse input is never
-   densified; centring is applied to the small matrices only.
+   Xc the column-centred inputs (Xc_(-l) without column l when
+   ``mask="pivot"``), yc_l the centred occurrences of pivot l. This replaces
+   the papers' modified-Huber SGD by its closed-form least-squares relative:
+   one factorisation serves every pivot. It is solved in whichever exact
+   form is smaller: the primal (d x d matrix G = Xc^T Xc + n alpha I) or the
+   dual (n x n M = Xc Xc^T + n alpha I). Removing column l from predictor
+   l's inputs is a rank-one change of either matrix, applied in closed form
+   (the reduced primal solution is w - G^{-1} e_l w_l / (G^{-1})_ll; in the
+   dual, Sherman-Morrison on M - u u^T, u = Xc[:, l]), so the masked
+   predictors cost one extra m-column solve, never m factorisations. The
+   sparse input is never densified; centring is applied to the small
+   matrices only. ``loss="modified_huber"`` minimises the papers' loss
+   instead (all pivots jointly by L-BFGS; slower).
 3. Projection. theta = the top ``n_components`` left singular vectors of the
-   d' x m weight matrix W (of max(W, 0) when ``positive_weights``, the
-   variant that keeps only positive predictor weights) (from the m x m Gram
-   W^T W, never the d x d covariance).
-   ``n_components`` is independent of the number of pivots and is capped at
-   min(m, d') -- the largest rank possible -- with a warning.
-4. Representation ``[x, s * x_np theta]``. Blitzer et al. (2007) scale the
-   projected block; here s is set so that the projected block's mean row
-   Euclidean norm on the training rows is ``scale`` times that of x (so the
-   two blocks carry comparable weight for a regularised linear classifier).
-   The papers fix this trade-off by hand; ``scale="cv"`` chooses it from ``scale_grid`` by stratified k-fold cross-validation of
-   the final classifier on the labelled SOURCE rows only (never target
-   labels); ties go to the smaller scale. The final classifier is trained on
-   the source representation.
+   weight matrix W (of max(W, 0) when ``positive_weights``: only the
+   positive entries of the predictors' weights, i.e. the features that
+   signal a pivot's presence) (from the m x m Gram, never a d x d
+   covariance). ``n_components`` is independent of the number of pivots and
+   is capped at min(m, number of inputs) with a warning.
+4. Representation. ``features="augment"`` (the papers' SCL): ``[x, s * theta
+   b(x)]``; ``features="projected"``: ``s * theta b(x)`` alone (the ACL 2007
+   paper also reports SCL without the original features). The projected
+   block is real-valued while x is sparse, so it is rescaled before
+   augmentation: s is set so that its mean row Euclidean norm on the
+   training rows of both domains is ``scale`` times that of x (so the two
+   blocks carry comparable weight for a regularised linear classifier).
+   The papers fix this trade-off by hand; ``scale="cv"`` chooses it from
+   ``scale_grid`` by stratified k-fold cross-validation of the final
+   classifier on the labelled SOURCE rows only (never target labels); ties
+   go to the smaller scale. The final classifier is trained on the source
+   representation.
 """
 from __future__ import annotations
 
@@ -88,8 +99,14 @@ class SCL(TransferMethod):
     loss : {"squared", "modified_huber"}, default="squared"
         Loss of the pivot predictors: closed-form ridge, or the papers'
         modified Huber (L-BFGS, slow).
-    positive_weights : bool, default=False
-        SVD of max(W, 0) instead of W.
+    positive_weights : bool, default=True
+        SVD of max(W, 0) instead of W (keep only the positive predictor
+        weights).
+    mask : {"pivot", "pivots"}, default="pivot"
+        Inputs of pivot predictor l: every feature but pivot l ("pivot", the
+        papers' setting) or the non-pivot features only ("pivots").
+    features : {"augment", "projected"}, default="augment"
+        Final representation ``[x, s theta b(x)]`` or ``s theta b(x)`` alone.
     max_iter : int, default=100
         L-BFGS iterations for ``loss="modified_huber"``.
     estimator : classifier or None, default=None
@@ -103,11 +120,14 @@ class SCL(TransferMethod):
     mutual_info_ : ndarray (n_features,)
         Mutual information of each feature's occurrence with the source label.
     non_pivots_ : ndarray of int
-        The other features (inputs of the pivot predictors).
-    pivot_weights_ : ndarray (len(non_pivots_), len(pivots_))
-        The pivot predictors W.
-    projection_ : ndarray (n_components_, len(non_pivots_))
-        theta; the shared features are ``X[:, non_pivots_] @ projection_.T``.
+        The other features.
+    inputs_ : ndarray of int
+        The features the pivot predictors and theta read: all features
+        (``mask="pivot"``) or ``non_pivots_`` (``mask="pivots"``).
+    pivot_weights_ : ndarray (len(inputs_), len(pivots_))
+        The pivot predictors W (W[pivots_[l], l] = 0 when ``mask="pivot"``).
+    projection_ : ndarray (n_components_, len(inputs_))
+        theta; the shared features are ``b(X[:, inputs_]) @ projection_.T``.
     singular_values_ : ndarray
         Singular values of W for the kept components.
     relative_scale_ : float
@@ -127,7 +147,8 @@ class SCL(TransferMethod):
 
     def __init__(self, n_pivots=1000, n_components=50, min_df=10, alpha=0.1, scale=1.0,
                  scale_grid=(0.5, 1.0, 2.0, 4.0), cv=3, binary=True, loss="squared",
-                 positive_weights=False, max_iter=100, estimator=None):
+                 positive_weights=True, mask="pivot", features="augment", max_iter=100,
+                 estimator=None):
         self.n_pivots = n_pivots
         self.n_components = n_components
         self.min_df = min_df
@@ -138,6 +159,8 @@ class SCL(TransferMethod):
         self.binary = binary
         self.loss = loss
         self.positive_weights = positive_weights
+        self.mask = mask
+        self.features = features
         self.max_iter = max_iter
         self.estimator = estimator
 
@@ -162,6 +185,10 @@ class SCL(TransferMethod):
         check_param(self.max_iter, "max_iter", kind=int, low=1)
         if self.loss not in ("modified_huber", "squared"):
             raise InputError(f"loss must be 'modified_huber' or 'squared', got {self.loss!r}")
+        if self.mask not in ("pivot", "pivots"):
+            raise InputError(f"mask must be 'pivot' or 'pivots', got {self.mask!r}")
+        if self.features not in ("augment", "projected"):
+            raise InputError(f"features must be 'augment' or 'projected', got {self.features!r}")
         if not isinstance(self.binary, (bool, np.bool_)):
             raise InputError(f"binary must be a bool, got {self.binary!r}")
         if not isinstance(self.positive_weights, (bool, np.bool_)):
@@ -178,25 +205,28 @@ class SCL(TransferMethod):
         mask = np.ones(d, dtype=bool)
         mask[pivots] = False
         self.non_pivots_ = np.flatnonzero(mask)
+        self.inputs_ = np.arange(d) if self.mask == "pivot" else self.non_pivots_
+        # predictor l drops input column own[l] (its own pivot) when mask="pivot"
+        own = pivots if self.mask == "pivot" else None
         if pivots.size == 0:
             warnings.warn("SCL found no pivot candidate (a feature occurring in at least "
                           f"min_df={min_df} rows of each domain); the representation is x "
                           "alone", RuntimeWarning, stacklevel=3)
         X = stack_rows(Xs, Xt)
-        m, dn = pivots.size, self.non_pivots_.size
+        m, dn = pivots.size, self.inputs_.size
         h = min(self.n_components, m, dn)
         if 0 < h < self.n_components:
             warnings.warn(f"n_components={self.n_components} exceeds min(pivots={m}, "
-                          f"non-pivot features={dn}); using {h}", RuntimeWarning,
+                          f"predictor inputs={dn}); using {h}", RuntimeWarning,
                           stacklevel=3)
         if h > 0:
             Xnp = self._inputs(X)
             Y = _occurs(X[:, pivots])
             if self.loss == "squared":
-                W, self.solver_ = pivot_predictors(Xnp, Y, self.alpha)
+                W, self.solver_ = pivot_predictors(Xnp, Y, self.alpha, own=own)
             else:
                 W, self.pivot_intercepts_ = huber_pivot_predictors(Xnp, Y, self.alpha,
-                                                                   self.max_iter)
+                                                                   self.max_iter, own=own)
                 self.solver_ = "lbfgs"
             Ws = np.maximum(W, 0.0) if self.positive_weights else W
             U, s = top_left_singular(Ws, h)
@@ -207,7 +237,9 @@ class SCL(TransferMethod):
             self.singular_values_ = s
             Z = np.asarray(Xnp @ U)
             zn = np.linalg.norm(Z, axis=1).mean()
-            xn = _row_norms(X).mean()                      # x as given to the classifier
+            # x as given to the classifier; the projected-only representation
+            # keeps the same absolute scale (its regularisation trade-off alone)
+            xn = _row_norms(X).mean()
             unit = float(xn / zn) if zn > 0 else 0.0
             self.cv_scores_ = None
             if self.scale == "cv":
@@ -243,7 +275,9 @@ class SCL(TransferMethod):
         folds = StratifiedKFold(n_splits=n_splits)
         scores = {}
         for s in grid:
-            if sp.issparse(Xs):
+            if self.features == "projected":
+                F = s * Zs
+            elif sp.issparse(Xs):
                 F = as_csr32(sp.hstack([Xs, sp.csr_matrix(s * Zs)], format="csr"))
             else:
                 F = np.hstack([np.asarray(Xs), s * Zs])
@@ -254,16 +288,19 @@ class SCL(TransferMethod):
 
     # -- using the representation -------------------------------------------
     def _inputs(self, X):
-        """The pivot predictors' input: x[:, non_pivots_], binarised if ``binary``."""
-        Xnp = X[:, self.non_pivots_]
+        """The pivot predictors' input: x[:, inputs_], binarised if ``binary``."""
+        Xnp = X[:, self.inputs_]
         return binarize(Xnp) if self.binary else Xnp
 
     def _transform(self, X):
-        """``[x, scale_ * b(x[:, non_pivots_]) @ projection_.T]`` (sparse if X is).
+        """``[x, scale_ * b(x[:, inputs_]) @ projection_.T]`` (sparse if X is),
+        or the projected block alone when ``features="projected"``.
 
         b binarises (occurrence) when ``binary``, else is the identity.
         """
         Z = np.asarray(self._inputs(X) @ self.projection_.T) * self.scale_
+        if self.features == "projected" and self.n_components_ > 0:
+            return Z
         if sp.issparse(X):
             return as_csr32(sp.hstack([X, sp.csr_matrix(Z)], format="csr"))
         return np.hstack([np.asarray(X), Z])
@@ -366,24 +403,47 @@ def select_pivots(Xs, ys, Xt, n_pivots, min_df):
     return order[:max(n_pivots, 0)], mi
 
 
-def pivot_predictors(Xnp, Y, alpha):
+def pivot_predictors(Xnp, Y, alpha, own=None):
     """Ridge weights (d' x m) of all pivot occurrences Y (n x m) from Xnp (n x d').
 
     Minimises (1/n)||Xc W - Yc||^2 + alpha ||W||^2 with column-centred Xc, Yc
     (an unpenalised intercept); returns (W, "primal" or "dual").
+
+    ``own`` (length m, column indices of Xnp): predictor l is fitted without
+    input column own[l] (its own pivot), and W[own[l], l] = 0. Each removal is
+    a rank-one change of the shared system, applied in closed form:
+
+    - primal, G = Xc^T Xc + n alpha I, W0 = G^{-1} Xc^T Yc, g_l = G^{-1} e_k
+      (k = own[l]): w_l = W0[:, l] - g_l W0[k, l] / g_l[k] (the solution of
+      the system with row and column k removed, padded with a zero at k);
+    - dual, M = Xc Xc^T + n alpha I, u = Xc[:, k]: by Sherman-Morrison on
+      M - u u^T, c_l = a + b (u^T a) / (1 - u^T b) with a = M^{-1} yc_l,
+      b = M^{-1} u, and w_l = Xc^T c_l with entry k set to 0.
     """
     n, dn = Xnp.shape
     mu = np.asarray(Xnp.mean(axis=0)).ravel()
     Yc = Y - Y.mean(axis=0)
     ridge = n * alpha
+    own = None if own is None else np.asarray(own, dtype=np.intp)
     if dn <= n:
         G = Xnp.T @ Xnp
         G = G.toarray() if sp.issparse(G) else np.array(G)
         G -= n * np.outer(mu, mu)                     # Xc^T Xc
         G.flat[:: dn + 1] += ridge
         R = np.asarray(Xnp.T @ Yc)                    # = Xc^T Yc (Yc has zero mean)
-        W = scipy.linalg.solve(G, R, assume_a="pos", overwrite_a=True, overwrite_b=True,
-                               check_finite=False)
+        if own is None:
+            W = scipy.linalg.solve(G, R, assume_a="pos", overwrite_a=True,
+                                   overwrite_b=True, check_finite=False)
+            return W, "primal"
+        m = own.size
+        E = np.zeros((dn, m))
+        E[own, np.arange(m)] = 1.0
+        cho = scipy.linalg.cho_factor(G, overwrite_a=True, check_finite=False)
+        W = scipy.linalg.cho_solve(cho, R, check_finite=False)
+        Gk = scipy.linalg.cho_solve(cho, E, check_finite=False)
+        cols = np.arange(m)
+        W -= Gk * (W[own, cols] / Gk[own, cols])[None, :]
+        W[own, cols] = 0.0                             # exact zero, not round-off
         return W, "primal"
     K = Xnp @ Xnp.T
     K = K.toarray() if sp.issparse(K) else np.array(K)
@@ -392,9 +452,24 @@ def pivot_predictors(Xnp, Y, alpha):
     K -= r[:, None]
     K += r.mean()                                     # H K H
     K.flat[:: n + 1] += ridge
-    C = scipy.linalg.solve(K, Yc, assume_a="pos", overwrite_a=True, check_finite=False)
+    if own is None:
+        C = scipy.linalg.solve(K, Yc, assume_a="pos", overwrite_a=True, check_finite=False)
+    else:
+        U = Xnp[:, own]
+        U = U.toarray() if sp.issparse(U) else np.array(U, dtype=np.float64)
+        U -= mu[own][None, :]                         # centred own columns
+        cho = scipy.linalg.cho_factor(K, overwrite_a=True, check_finite=False)
+        A = scipy.linalg.cho_solve(cho, Yc, check_finite=False)
+        same = U.shape == Yc.shape and np.array_equal(U, Yc)   # binary: u = yc
+        B = A if same else scipy.linalg.cho_solve(cho, U, check_finite=False)
+        uA = np.sum(U * A, axis=0)
+        uB = uA if same else np.sum(U * B, axis=0)
+        C = A + B * (uA / (1.0 - uB))[None, :]
     # W = Xc^T C = Xnp^T C - mu (1^T C), and 1^T C = 0 because H K H 1 = 0
+    # (and H u = u for the centred u of the rank-one updates)
     W = np.asarray(Xnp.T @ C) - np.outer(mu, C.sum(axis=0))
+    if own is not None:
+        W[own, np.arange(own.size)] = 0.0
     return W, "dual"
 
 
@@ -412,14 +487,15 @@ def modified_huber(z):
     return loss, grad
 
 
-def huber_pivot_predictors(Xnp, Y, alpha, max_iter=200):
+def huber_pivot_predictors(Xnp, Y, alpha, max_iter=200, own=None):
     """Modified-Huber linear predictors of all pivot occurrences at once.
 
     For every column j of the 0/1 matrix Y (n x m), with y = 2 Y[:, j] - 1,
     minimises (1/n) sum_i L(y_i (x_i w_j + b_j)) + alpha ||w_j||^2 (b_j
     unpenalised). The m problems are separable, so their sum is minimised
-    jointly by L-BFGS (one sparse product X W per evaluation). Returns
-    (W d' x m, b m).
+    jointly by L-BFGS (one sparse product X W per evaluation). ``own``
+    (column index per pivot): weight W[own[l], l] is held at 0, i.e.
+    predictor l does not see its own pivot. Returns (W d' x m, b m).
     """
     import scipy.optimize
 
@@ -427,17 +503,20 @@ def huber_pivot_predictors(Xnp, Y, alpha, max_iter=200):
     m = Y.shape[1]
     S = 2.0 * np.asarray(Y, dtype=np.float64) - 1.0
     Xt = Xnp.T.tocsr() if sp.issparse(Xnp) else np.asarray(Xnp).T
+    keep = np.ones((dn, m))
+    if own is not None:
+        keep[np.asarray(own, dtype=np.intp), np.arange(m)] = 0.0
 
     def f(theta):
-        W = theta[:dn * m].reshape(dn, m)
+        W = theta[:dn * m].reshape(dn, m) * keep
         b = theta[dn * m:]
         F = np.asarray(Xnp @ W) + b
         loss, g = modified_huber(S * F)
         G = S * g / n                                  # dLoss/dF
-        gW = np.asarray(Xt @ G) + 2.0 * alpha * W
+        gW = (np.asarray(Xt @ G) + 2.0 * alpha * W) * keep
         val = loss.sum() / n + alpha * np.sum(W * W)
         return val, np.concatenate([gW.ravel(), G.sum(axis=0)])
 
     res = scipy.optimize.minimize(f, np.zeros(dn * m + m), jac=True, method="L-BFGS-B",
                                   options={"maxiter": max_iter, "gtol": 1e-8})
-    return res.x[:dn * m].reshape(dn, m), res.x[dn * m:]
+    return res.x[:dn * m].reshape(dn, m) * keep, res.x[dn * m:]
