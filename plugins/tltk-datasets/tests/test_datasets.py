@@ -24,7 +24,7 @@ def test_registered_metadata():
     assert names["reuters21578"].tasks == names["reuters"].tasks
     assert names["reuters21578"].files[0].sha256.startswith("05b36241")
     refs = names["office-caltech-surf"].protocol.references
-    for method, mean in (("tca", 43.6), ("gfk", 43.0), ("jda", 46.3), ("source-only", 31.4)):
+    for method, mean in (("tca", 43.6), ("gfk", 43.0), ("jda", 46.3), ("1-nn (no transfer)", 31.4)):
         vals = [r.accuracy for r in refs if r.method == method]
         assert len(vals) == 12 and round(np.mean(vals), 1) == mean
     dann = [r.accuracy for r in names["amazon-reviews"].protocol.references

@@ -66,7 +66,7 @@ OFFICE_CALTECH_SURF = DatasetInfo(
         # matched task for task by d in {10, 20} (benchmarks/office_caltech_table.py)
         method_params={"tca": {"n_components": 100}, "jda": {"n_components": 100}},
         references=(
-            _refs("source-only", _OFFICE_TASKS, (23.7, 25.8, 25.5, 26.0, 29.8, 25.5, 19.9,
+            _refs("1-nn (no transfer)", _OFFICE_TASKS, (23.7, 25.8, 25.5, 26.0, 29.8, 25.5, 19.9,
                                                  23.0, 59.2, 26.3, 28.5, 63.4), _JDA_PAPER)
             + _refs("tca", _OFFICE_TASKS, (38.2, 38.6, 41.4, 37.8, 37.6, 33.1, 29.3, 30.1,
                                            87.3, 31.7, 32.2, 86.1), _JDA_PAPER)
@@ -240,7 +240,7 @@ REUTERS = DatasetInfo(
         make_classifier="tltk_datasets._loaders:logistic",
         metric="accuracy on the target",
         evaluation="all target samples (transductive)",
-        references=_refs("source-only", REUTERS_TASKS, (73.7, 68.7, 62.6), _DAI),
+        references=_refs("svm (no transfer)", REUTERS_TASKS, (73.7, 68.7, 62.6), _DAI),
         source="Dai, Yang, Xue, Yu, ICML 2007",
     ),
     citation="""\
