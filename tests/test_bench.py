@@ -309,6 +309,9 @@ def test_summary_is_mean_and_sample_std_over_seeds():
     assert "+10.00 (n.s.)" in format_summary([noisy])
     one, = summarise([row(0, 0.6, 0.5)])
     assert one["significant"] is None and "n.s." not in format_summary([one])
+    two = summarise([row(0, 0.6, 0.5), dict(row(0, 0.8, 0.7), task="u:v")])
+    mean_line = [ln for ln in format_summary(two).splitlines() if "mean of 2 tasks" in ln]
+    assert len(mean_line) == 1 and "70.00" in mean_line[0] and "60.00" in mean_line[0]
     strong = [dict(row(0, 0.6, 0.5), strong_baseline_accuracy=0.65)]
     assert summarise(strong)[0]["gain_over_strong"] == pytest.approx(-0.05)
     assert "-5.00" in format_summary(summarise(strong))

@@ -393,6 +393,42 @@ def summarise(rows):
     return out
 
 
+def method_means(summary):
+    """Per method (and parameters) and dataset, the mean over its tasks of each
+    column: the one line a reader compares first. Only for methods run on
+    several tasks; tasks with a missing value are left out of that column."""
+    import statistics
+
+    groups = {}
+    for s in summary:
+        key = (s["dataset"], s["method"], json.dumps(s["params"], sort_keys=True))
+        groups.setdefault(key, []).append(s)
+    out = []
+    for (dataset, method, params), ss in sorted(groups.items()):
+        if len(ss) < 2:
+            continue
+
+        def mean(field):
+            vals = [x[field] for x in ss if x.get(field) is not None]
+            return statistics.fmean(vals) if vals else None
+
+        acc, base, strong = mean("accuracy_mean"), mean("baseline_mean"), \
+            mean("strong_baseline_mean")
+        out.append({
+            "dataset": dataset, "task": f"mean of {len(ss)} tasks", "method": method,
+            "params": json.loads(params), "runs": sum(x["runs"] for x in ss),
+            "failed": sum(x["failed"] for x in ss), "accuracy_mean": acc,
+            "accuracy_std": None, "baseline_mean": base,
+            "gain": None if acc is None or base is None else acc - base, "significant": None,
+            "strong_baseline_mean": strong,
+            "gain_over_strong": None if acc is None or strong is None else acc - strong,
+            "published": mean("published"), "fit_seconds_mean": mean("fit_seconds_mean"),
+            "peak_rss_mib_max": max((x["peak_rss_mib_max"] for x in ss
+                                     if x["peak_rss_mib_max"] is not None), default=None),
+        })
+    return out
+
+
 def _pct(v):
     return "" if v is None else f"{100 * v:.2f}"
 
@@ -436,7 +472,7 @@ def format_summary(summary, fmt="table"):
             w.writerow({**{k: s[k] for k in fields},
                         "params": json.dumps(s["params"], sort_keys=True)})
         return buf.getvalue().rstrip("\n")
-    rows = [_summary_cells(s) for s in summary]
+    rows = [_summary_cells(s) for s in summary + method_means(summary)]
     if fmt == "markdown":
         lines = ["| " + " | ".join(HEADERS) + " |",
                  "|" + "|".join(["---"] * 2 + ["---:"] * (len(HEADERS) - 2)) + "|"]
