@@ -53,3 +53,11 @@ def test_no_warning_when_the_target_itself_is_skewed_or_predictions_spread():
 def test_without_labels_a_single_predicted_class_warns():
     with pytest.warns(SuspiciousResultWarning, match="single class 'a' for every target"):
         check_predictions(np.array(["a"] * 10), 3, None)
+
+
+def test_not_converged_is_a_loud_suspicious_result():
+    from tltk_core.baselines import NotConvergedWarning, warn_not_converged
+
+    with pytest.warns(NotConvergedWarning, match="my solver did not converge .*raise max_iter"):
+        warn_not_converged("my solver", "10 iterations")
+    assert issubclass(NotConvergedWarning, SuspiciousResultWarning)

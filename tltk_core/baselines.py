@@ -72,3 +72,13 @@ def check_predictions(pred, n_source_classes, y_true=None, threshold=0.95):
     if message:
         warnings.warn(message, SuspiciousResultWarning, stacklevel=2)
     return message
+
+
+class NotConvergedWarning(SuspiciousResultWarning):
+    """An iterative solver stopped before its convergence criterion was met."""
+
+
+def warn_not_converged(solver, detail, hint="raise max_iter"):
+    """Say loudly that ``solver`` stopped early (``detail``: its own message)."""
+    warnings.warn(f"{solver} did not converge ({detail}); the result may be far from the "
+                  f"optimum: {hint}", NotConvergedWarning, stacklevel=3)

@@ -292,3 +292,14 @@ def test_beats_pooled_source_only_on_a_three_source_20ng_task():
     lr_default = LogisticRegression(max_iter=1000).fit(pooled_X, pooled_y).score(Xt, yt)
     acc = model.fit(Xs, ys, Xt).score(Xt, yt)
     assert acc > max(svm, lr, lr_default) + 0.03, (acc, svm, lr, lr_default)
+
+
+def test_a_solver_stopped_early_says_so():
+    """Fail loudly: an optimiser cut off by max_iter warns instead of returning a
+    silently degraded model."""
+    from tltk_core.baselines import NotConvergedWarning
+    from tltk_core.testing import make_domains
+
+    Xs, ys, Xt, _ = make_domains(n_source=80)
+    with pytest.warns(NotConvergedWarning, match="L-BFGS-B did not converge"):
+        CCR3(max_iter=2).fit([Xs[:40], Xs[40:]], [ys[:40], ys[40:]], Xt)

@@ -228,6 +228,10 @@ class CCR3(TransferMethod):
         res = scipy.optimize.minimize(fun, w0, jac=True, method="L-BFGS-B",
                                       options={"maxiter": self.max_iter, "gtol": self.tol,
                                                "ftol": 1e-12})
+        if not res.success:
+            from tltk_core.baselines import warn_not_converged
+
+            warn_not_converged("CCR3's L-BFGS-B", f"{res.nit} iterations: {res.message}")
         return res.x, res.fun * scale, res.nit
 
     def _fit(self, Xs, ys, Xt, yt):
