@@ -219,3 +219,43 @@ def test_plsa_rejects_bad_arguments(kwargs, match):
 def test_plsa_rejects_negative_weights():
     with pytest.raises(ValueError, match="non-negative"):
         plsa(-_corpus(), 3)
+
+
+# -- bag-of-words helpers (SCL, SFA) ---------------------------------------------
+def test_binarize_row_norms_document_frequency_by_hand():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tltk_core.sparse_ops import binarize, document_frequency, row_norms
+
+    X = np.array([[0.0, 2.0, 0.0], [3.0, 0.0, 4.0]])
+    S = sp.csr_matrix(X)
+    S.data[0] = 0.0                      # an explicit zero is not an occurrence
+    for M in (X, S):
+        B = binarize(M)
+        dense = B.toarray() if sp.issparse(B) else B
+        want = (np.asarray(M.toarray() if sp.issparse(M) else M) != 0).astype(float)
+        np.testing.assert_array_equal(dense, want)
+    np.testing.assert_array_equal(document_frequency(X), [1, 1, 1])
+    np.testing.assert_array_equal(document_frequency(S), [1, 0, 1])
+    np.testing.assert_allclose(row_norms(X), [2.0, 5.0])
+    np.testing.assert_allclose(row_norms(sp.csr_matrix(X)), [2.0, 5.0])
+    assert X[0, 1] == 2.0                # the input is not modified
+
+
+@pytest.mark.parametrize("shape", [(40, 9), (9, 40)])
+@pytest.mark.parametrize("gram_limit", [0, 3000])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_top_left_singular_matches_the_svd(shape, gram_limit, sparse):
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tltk_core.sparse_ops import top_left_singular
+
+    rng = np.random.RandomState(0)
+    N = rng.rand(*shape)
+    U_ref, s_ref, _ = np.linalg.svd(N, full_matrices=False)
+    U, s = top_left_singular(sp.csr_matrix(N) if sparse else N, 4, gram_limit=gram_limit)
+    np.testing.assert_allclose(s, s_ref[:4], rtol=1e-8)
+    # singular vectors up to sign
+    np.testing.assert_allclose(np.abs(np.sum(U * U_ref[:, :4], axis=0)), 1.0, atol=1e-8)

@@ -34,7 +34,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["nonzero_rows", "low_rank_at_nonzeros", "ratio_at_nonzeros", "frobenius_residual",
+__all__ = ["binarize", "row_norms", "document_frequency", "top_left_singular",
+           "nonzero_rows", "low_rank_at_nonzeros", "ratio_at_nonzeros", "frobenius_residual",
            "normalize_columns", "normalize_rows", "plsa", "PLSAResult"]
 
 _CHUNK = 4096      # entries per block: the two gathered k-column blocks stay in cache
@@ -242,3 +243,67 @@ def plsa(X, n_topics, n_iter=100, tol=1e-5, random_state=None, dtype=np.float64,
     T = T.astype(np.float64)
     T[np.asarray(X.sum(axis=1)).ravel() <= 0] = 1.0 / n_topics
     return PLSAResult(W.astype(np.float64), T, loglik)
+
+
+# -- bag-of-words helpers shared by the feature methods (SCL, SFA) ------------------
+def binarize(X):
+    """Occurrences: 1.0 where ``X`` is non-zero, else 0 (a copy; sparse stays sparse)."""
+    if sp.issparse(X):
+        B = sp.csr_matrix(X, dtype=np.float64, copy=True)
+        B.eliminate_zeros()
+        B.data[:] = 1.0
+        return B
+    return (np.asarray(X) != 0).astype(np.float64)
+
+
+def row_norms(X):
+    """Euclidean norm of every row (sparse or dense)."""
+    if sp.issparse(X):
+        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return np.linalg.norm(np.asarray(X), axis=1)
+
+
+def document_frequency(X):
+    """Number of rows in which each column is non-zero (sparse or dense)."""
+    if sp.issparse(X):
+        B = sp.csc_matrix(X, copy=True)
+        B.eliminate_zeros()
+        return np.diff(B.indptr)
+    return np.count_nonzero(X, axis=0)
+
+
+def top_left_singular(N, k, gram_limit=3000):
+    """``(U, s)``: the top-``k`` left singular vectors and values of ``N`` (sparse or dense).
+
+    When the smaller side ``r = min(N.shape)`` is at most ``gram_limit`` (SCL's
+    pivot-weight matrix, SFA's co-occurrence graph), the ``r x r`` Gram of that
+    side is formed by one product and only its top-``k`` eigenpairs are taken by
+    LAPACK: ``s = sqrt(eigenvalues)`` and ``U`` is either the eigenvectors (Gram
+    ``N N^T``) or ``N V / s`` (Gram ``N^T N``; columns of zero singular value
+    are zero). Otherwise a truncated sparse SVD (ARPACK, deterministic start).
+    ``s`` is decreasing.
+    """
+    import math
+
+    import scipy.linalg
+
+    m, n = N.shape
+    r = min(m, n)
+    if r <= gram_limit or k >= r - 1:
+        G = (N @ N.T) if m <= n else (N.T @ N)
+        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        w, V = scipy.linalg.eigh(G, subset_by_index=[r - k, r - 1], check_finite=False)
+        w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
+        s = np.sqrt(w)
+        if m <= n:
+            return V, s
+        tol = s[0] * r * np.finfo(np.float64).eps if s.size else 0.0
+        inv = np.where(s > tol, 1.0 / np.where(s > tol, s, 1.0), 0.0)
+        return np.asarray(N @ V) * inv, s
+    from scipy.sparse.linalg import svds
+
+    v0 = np.full(r, 1.0 / math.sqrt(r))
+    U, s, _ = svds(N, k=k, v0=v0, solver="arpack")
+    order = np.argsort(-s, kind="stable")
+    return U[:, order], s[order]
+

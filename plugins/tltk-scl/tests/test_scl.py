@@ -123,7 +123,7 @@ def test_masked_own_pivot_equals_ridge_without_that_column(shape, binary):
     # mask="pivot": each predictor is the ridge on all columns but its own
     # pivot, solved explicitly here one pivot at a time
     from sklearn.linear_model import Ridge
-    from tltk_scl._scl import binarize
+    from tltk_core.sparse_ops import binarize
 
     rng = np.random.RandomState(1)
     n, d = shape
@@ -264,18 +264,6 @@ def test_transfer_amazon_books_to_kitchen():
 
 
 # -- paper-faithful components (binary inputs, modified Huber) -------------------------
-def test_binarize_by_hand():
-    from tltk_scl._scl import binarize
-
-    X = np.array([[0.0, 2.5, -1.0], [0.0, 0.0, 0.3]])
-    B = np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])
-    np.testing.assert_array_equal(binarize(X), B)
-    S = sp.csr_matrix(X)
-    S.data[0] = 0.0                      # an explicit zero stays a non-occurrence
-    Bs = binarize(S)
-    assert sp.issparse(Bs)
-    np.testing.assert_array_equal(Bs.toarray(), [[0, 0, 1], [0, 0, 1]])
-    np.testing.assert_array_equal(S.toarray(), [[0, 0, -1], [0, 0, 0.3]])   # not modified
 
 
 def test_modified_huber_by_hand():
@@ -339,12 +327,3 @@ def test_scale_by_source_cross_validation():
                 scale=m.relative_scale_).fit(Xs, ys, Xt)
     np.testing.assert_allclose(fixed.transform(Xt), m.transform(Xt))
 
-
-def test_top_left_singular_equals_svd():
-    from tltk_scl._scl import top_left_singular
-
-    W = np.random.RandomState(0).randn(60, 12)
-    U, s = top_left_singular(W, 5)
-    Ur, sr, _ = np.linalg.svd(W, full_matrices=False)
-    np.testing.assert_allclose(s, sr[:5])
-    np.testing.assert_allclose(np.abs(U.T @ Ur[:, :5]), np.eye(5), atol=1e-8)

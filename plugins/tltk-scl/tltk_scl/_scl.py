@@ -65,6 +65,9 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, as_csr32, check_param, stack_rows
+from tltk_core.sparse_ops import binarize, top_left_singular
+from tltk_core.sparse_ops import document_frequency as _doc_freq
+from tltk_core.sparse_ops import row_norms as _row_norms
 
 from . import INFO
 
@@ -310,40 +313,10 @@ class SCL(TransferMethod):
 
 
 
-def top_left_singular(W, h):
-    """(U, s): the top-h left singular vectors and values of dense W (d' x m).
-
-    Only h are needed: the top-h eigenpairs of the small m x m Gram W^T W
-    (LAPACK, subset), then U = W V / s -- instead of a full thin SVD. Columns
-    of zero singular value (rank < h) are zero.
-    """
-    d, m = W.shape
-    if d <= m:
-        U, s, _ = scipy.linalg.svd(W, full_matrices=False, lapack_driver="gesdd")
-        return U[:, :h], s[:h]
-    G = W.T @ W
-    w, V = scipy.linalg.eigh(G, subset_by_index=[m - h, m - 1], check_finite=False)
-    s = np.sqrt(np.maximum(w[::-1], 0.0))
-    V = V[:, ::-1]
-    tol = (s[0] if s.size else 0.0) * max(d, m) * np.finfo(np.float64).eps
-    inv = np.where(s > tol, 1.0 / np.where(s > tol, s, 1.0), 0.0)
-    return (W @ V) * inv, s
 
 
-def _row_norms(X):
-    if sp.issparse(X):
-        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    return np.linalg.norm(X, axis=1)
 
 
-def binarize(X):
-    """Occurrence features: 1.0 where X is non-zero, else 0 (sparse stays sparse)."""
-    if sp.issparse(X):
-        B = sp.csr_matrix(X, dtype=np.float64, copy=True)
-        B.eliminate_zeros()
-        B.data[:] = 1.0
-        return B
-    return (np.asarray(X) != 0).astype(np.float64)
 
 
 def _occurs(X):
@@ -356,12 +329,6 @@ def _occurs(X):
     return (np.asarray(X) != 0).astype(np.float64)
 
 
-def _doc_freq(X):
-    if sp.issparse(X):
-        B = sp.csc_matrix(X, copy=True)
-        B.eliminate_zeros()
-        return np.diff(B.indptr)
-    return np.count_nonzero(X, axis=0)
 
 
 def occurrence_mutual_info(Xs, ys):

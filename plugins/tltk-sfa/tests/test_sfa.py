@@ -152,19 +152,6 @@ def test_spectral_alignment_equals_dense_eigenvectors(shape, K):
     np.testing.assert_array_equal(U[0], 0.0)
 
 
-def test_truncated_svd_paths_agree():
-    from tltk_sfa._sfa import top_left_singular
-
-    rng = np.random.RandomState(2)
-    N = sp.random(300, 120, density=0.2, random_state=rng, format="csr")
-    want = np.linalg.svd(N.toarray(), full_matrices=False)
-    for gram_limit, X in ((3000, N), (3000, N.T.tocsr()), (10, N), (3000, N.toarray())):
-        U, s = top_left_singular(X, 6, gram_limit=gram_limit)
-        ref = want[0] if X.shape[0] == 300 else want[2].T
-        np.testing.assert_allclose(s, want[1][:6], rtol=1e-9)
-        np.testing.assert_allclose(np.abs(U.T @ ref[:, :6]), np.eye(6), atol=1e-7)
-
-
 def test_degree_normalisation_is_per_feature():
     # audit: D1 was built from row 1 for every feature (a constant x I)
     M = np.array([[4.0, 0.0], [1.0, 1.0], [0.0, 9.0], [2.0, 2.0]])

@@ -43,10 +43,12 @@ import math
 import warnings
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from tltk_core import InputError, TransferMethod, as_csr32, check_param, stack_rows
+from tltk_core.sparse_ops import binarize, top_left_singular
+from tltk_core.sparse_ops import document_frequency as _doc_freq
+from tltk_core.sparse_ops import row_norms as _row_norms
 
 from . import INFO
 
@@ -201,28 +203,10 @@ class SFA(TransferMethod):
 
 
 # -- the steps, as functions (tested on their own) ------------------------------
-def _row_norms(X):
-    if sp.issparse(X):
-        return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-    return np.linalg.norm(np.asarray(X), axis=1)
 
 
-def binarize(X):
-    """Occurrences: 1.0 where X is non-zero, else 0 (sparse stays sparse; a copy)."""
-    if sp.issparse(X):
-        B = sp.csr_matrix(X, dtype=np.float64, copy=True)
-        B.eliminate_zeros()
-        B.data[:] = 1.0
-        return B
-    return (np.asarray(X) != 0).astype(np.float64)
 
 
-def _doc_freq(X):
-    if sp.issparse(X):
-        B = sp.csc_matrix(X, copy=True)
-        B.eliminate_zeros()
-        return np.diff(B.indptr)
-    return np.count_nonzero(X, axis=0)
 
 
 def domain_mutual_info(Xs, Xt):
@@ -300,34 +284,3 @@ def spectral_alignment(M, K):
     Uk = Uk * np.where(Uk[idx, np.arange(K)] < 0, -1.0, 1.0)
     return Uk / math.sqrt(2.0), s
 
-
-def top_left_singular(N, K, gram_limit=3000):
-    """(U, s): the top-K left singular vectors and values of N (m x l, sparse or dense).
-
-    When the smaller side r = min(m, l) is at most ``gram_limit`` (SFA's
-    usual case: l = 500 DI features), the r x r Gram of that side is formed by
-    one sparse product and its top-K eigenpairs taken by a dense symmetric
-    solver (LAPACK, only the K wanted): s = sqrt(eigenvalues), and U comes
-    directly (Gram N N^T) or as N V / s (Gram N^T N); also when K >= r - 1,
-    which ARPACK cannot do. Otherwise a sparse
-    truncated SVD (ARPACK, deterministic start). s is decreasing.
-    """
-    m, l = N.shape
-    r = min(m, l)
-    if r <= gram_limit or K >= r - 1:
-        G = (N @ N.T) if m <= l else (N.T @ N)
-        G = G.toarray() if sp.issparse(G) else np.asarray(G)
-        w, V = scipy.linalg.eigh(G, subset_by_index=[r - K, r - 1], check_finite=False)
-        w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
-        s = np.sqrt(w)
-        if m <= l:
-            return V, s
-        tol = s[0] * r * np.finfo(np.float64).eps if s.size else 0.0
-        inv = np.where(s > tol, 1.0 / np.where(s > tol, s, 1.0), 0.0)
-        return np.asarray(N @ V) * inv, s
-    from scipy.sparse.linalg import svds
-
-    v0 = np.full(r, 1.0 / math.sqrt(r))
-    U, s, _ = svds(N, k=K, v0=v0, solver="arpack")
-    order = np.argsort(-s, kind="stable")
-    return U[:, order], s[order]
