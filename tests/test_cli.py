@@ -348,3 +348,8 @@ def test_progress_line_for_long_runs_is_erased_and_silent_when_quick():
     with Progress("tca", stream=off, enabled=False, delay=0.0):
         time.sleep(0.1)
     assert off.getvalue() == ""
+    bar = io.StringIO()
+    with Progress("dann", stream=bar, delay=0.0, interval=0.02) as p:
+        p.step(5, 20)                       # what a deep method's callback reports
+        time.sleep(0.15)
+    assert "running dann ... [#####...............] 5/20" in bar.getvalue()

@@ -298,7 +298,11 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
     from .evaluate import run
 
     try:
-        with Progress(f"{name} on {task.name}", enabled=not as_json):
+        with Progress(f"{name} on {task.name}", enabled=not as_json) as progress:
+            # methods that report their iterations (the deep ones) feed the line
+            if (progress.enabled and "progress" not in hyper
+                    and "progress" in entry.load_class()._get_param_names()):
+                hyper["progress"] = progress.step
             result = run(name, task, hyper, target_labels=target_labels, seed=seed,
                          strong_baseline=not no_strong)
     except (InputError, BrokenMethodError):
@@ -343,6 +347,11 @@ class Progress:
         self.delay, self.interval = delay, interval
         self._thread = None
         self.shown = False
+        self.done, self.total = 0, 0
+
+    def step(self, i, n, info=None):
+        """A method's progress callback: iteration ``i`` of ``n`` (shown as a bar)."""
+        self.done, self.total = i, n
 
     def __enter__(self):
         if self.enabled:
@@ -357,7 +366,12 @@ class Progress:
                     return
                 while True:
                     elapsed = time.monotonic() - start
-                    self.stream.write(f"\r  running {self.label} ... {elapsed:.0f} s")
+                    done = ""
+                    if self.total:
+                        frac = self.done / self.total
+                        done = (f" [{'#' * int(20 * frac)}{'.' * (20 - int(20 * frac))}] "
+                                f"{self.done}/{self.total}")
+                    self.stream.write(f"\r  running {self.label} ...{done} {elapsed:.0f} s")
                     self.stream.flush()
                     self.shown = True
                     if self._stop.wait(self.interval):
