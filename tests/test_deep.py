@@ -296,3 +296,28 @@ def test_bad_hyperparameters_name_themselves(params, name):
     Xs, ys, Xt, _ = make_domains()
     with pytest.raises(InputError, match=name):
         _Coral(**params).fit(Xs, ys, Xt)
+
+
+def test_cli_progress_line_follows_a_deep_fit_and_survives_the_baseline_clone():
+    """tltk run passes a progress callback; the source-only baseline clones the
+    method, so the callback must be copyable (a plain function, not a bound
+    method of the thread-holding progress line)."""
+    import io
+
+    from tltk_core.cli import Progress
+    from tltk_core.evaluate import run
+    from tltk_core.registry import get_registry
+
+    if "dann" not in {e.name for e in get_registry().entries() if e.status == "ok"}:
+        pytest.skip("needs the dann plugin")
+    from tltk_core.data import bundled_task
+
+    out = io.StringIO()
+    with Progress("dann", stream=out, delay=0.0, interval=0.01) as p:
+        def report(i, n, info=None):
+            p.step(i, n)
+
+        r = run("dann", bundled_task(), {"progress": report, "n_epochs": 1, "hidden": (8,)},
+                strong_baseline=False)
+    assert r["baseline_accuracy"] is not None and p.total > 0
+    assert "] 30/30" in out.getvalue()

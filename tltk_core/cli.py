@@ -302,7 +302,10 @@ def run_cmd(name, sources, target, keys, dataset, task_spec, data_options, targe
             # methods that report their iterations (the deep ones) feed the line
             if (progress.enabled and "progress" not in hyper
                     and "progress" in entry.load_class()._get_param_names()):
-                hyper["progress"] = progress.step
+                def report(i, n, info=None):  # a plain function: clone() copies it as is
+                    progress.step(i, n)
+
+                hyper["progress"] = report
             result = run(name, task, hyper, target_labels=target_labels, seed=seed,
                          strong_baseline=not no_strong)
     except (InputError, BrokenMethodError):
