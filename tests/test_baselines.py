@@ -61,3 +61,11 @@ def test_not_converged_is_a_loud_suspicious_result():
     with pytest.warns(NotConvergedWarning, match="my solver did not converge .*raise max_iter"):
         warn_not_converged("my solver", "10 iterations")
     assert issubclass(NotConvergedWarning, SuspiciousResultWarning)
+
+
+def test_a_ninety_three_percent_collapse_is_caught():
+    """TriTL on Reuters orgs_vs_people put 93% of a 49/51 target in one class."""
+    y = np.r_[np.zeros(51), np.ones(49)].astype(int)
+    pred = np.r_[np.zeros(93), np.ones(7)].astype(int)
+    with pytest.warns(SuspiciousResultWarning, match="93% of the target"):
+        check_predictions(pred, 2, y)

@@ -42,7 +42,7 @@ def describe_strong_baseline(fitted):
     return f"logistic regression, C={c:g} by {STRONG_FOLDS}-fold CV on the source"
 
 
-def check_predictions(pred, n_source_classes, y_true=None, threshold=0.95):
+def check_predictions(pred, n_source_classes, y_true=None, threshold=0.9):
     """Warn when predictions collapse onto one class.
 
     Without labels: every prediction is the same class although the source has
