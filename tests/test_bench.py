@@ -312,6 +312,10 @@ def test_summary_is_mean_and_sample_std_over_seeds():
     two = summarise([row(0, 0.6, 0.5), dict(row(0, 0.8, 0.7), task="u:v")])
     mean_line = [ln for ln in format_summary(two).splitlines() if "mean of 2 tasks" in ln]
     assert len(mean_line) == 1 and "70.00" in mean_line[0] and "60.00" in mean_line[0]
+    loud = summarise([dict(row(0, 0.6, 0.5), warnings='["SuspiciousResultWarning: x"]')])
+    assert loud[0]["suspicious"] == 1 and "60.00 !" in format_summary(loud)
+    assert "looks broken" in format_summary(loud, "markdown")
+    assert "!" not in format_summary([one])
     strong = [dict(row(0, 0.6, 0.5), strong_baseline_accuracy=0.65)]
     assert summarise(strong)[0]["gain_over_strong"] == pytest.approx(-0.05)
     assert "-5.00" in format_summary(summarise(strong))

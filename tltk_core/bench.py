@@ -359,6 +359,15 @@ def _mean_std(values):
     return mean, (statistics.stdev(values) if len(values) > 1 else None)
 
 
+_LOUD = ("SuspiciousResultWarning", "NotConvergedWarning")
+
+
+def _suspicious(row):
+    """Whether a run warned that its result looks broken (collapse, no convergence,
+    an adversary that never moved)."""
+    return any(name in (row.get("warnings") or "") for name in _LOUD)
+
+
 def summarise(rows):
     """One line per (dataset, task, method, params): accuracy mean ± std over
     seeds, the baseline, the gain, the published number, counts."""
@@ -382,6 +391,7 @@ def summarise(rows):
         out.append({
             "dataset": dataset, "task": task, "method": method, "params": json.loads(params),
             "runs": len(rs), "failed": sum(r["status"] != "ok" for r in rs),
+            "suspicious": sum(_suspicious(r) for r in rs),
             "accuracy_mean": acc, "accuracy_std": acc_sd, "baseline_mean": base,
             "gain": gain, "significant": significant, "strong_baseline_mean": strong,
             "gain_over_strong": None if acc is None or strong is None else acc - strong,
@@ -417,7 +427,8 @@ def method_means(summary):
         out.append({
             "dataset": dataset, "task": f"mean of {len(ss)} tasks", "method": method,
             "params": json.loads(params), "runs": sum(x["runs"] for x in ss),
-            "failed": sum(x["failed"] for x in ss), "accuracy_mean": acc,
+            "failed": sum(x["failed"] for x in ss),
+        "suspicious": sum(x.get("suspicious", 0) for x in ss), "accuracy_mean": acc,
             "accuracy_std": None, "baseline_mean": base,
             "gain": None if acc is None or base is None else acc - base, "significant": None,
             "strong_baseline_mean": strong,
@@ -437,6 +448,8 @@ def _summary_cells(s):
     acc = _pct(s["accuracy_mean"])
     if acc and s["accuracy_std"] is not None:
         acc += f" ± {100 * s['accuracy_std']:.2f}"
+    if acc and s.get("suspicious"):
+        acc += " !"
     gain = "" if s["gain"] is None else f"{100 * s['gain']:+.2f}"
     if gain and s.get("significant") is False:
         gain += " (n.s.)"
@@ -473,11 +486,14 @@ def format_summary(summary, fmt="table"):
                         "params": json.dumps(s["params"], sort_keys=True)})
         return buf.getvalue().rstrip("\n")
     rows = [_summary_cells(s) for s in summary + method_means(summary)]
+    note = ("\n! = a run warned that its result looks broken (a collapsed prediction, a "
+            "solver that did not converge, ...): see the store's warnings column"
+            if any(s.get("suspicious") for s in summary) else "")
     if fmt == "markdown":
         lines = ["| " + " | ".join(HEADERS) + " |",
                  "|" + "|".join(["---"] * 2 + ["---:"] * (len(HEADERS) - 2)) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
+        return "\n".join(lines) + ("\n" + note if note else "")
     if fmt != "table":
         raise InputError(f"--format {fmt!r}: expected table, csv, json or markdown")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
@@ -486,7 +502,7 @@ def format_summary(summary, fmt="table"):
                      for i, (h, w) in enumerate(zip(HEADERS, widths)))
     body = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w)
                       for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
-    return "\n".join([line, *body])
+    return "\n".join([line, *body]) + note
 
 
 def plot_gains(summary, path):
