@@ -55,3 +55,14 @@ def test_a_protocol_classifier_does_not_weaken_it():
     assert "estimator" not in SourceOnly._get_param_names()
     with pytest.raises(InputError, match="classifier must be"):
         SourceOnly(classifier="knn").fit(*make_domains()[:3])
+
+
+def test_probabilities_only_when_the_classifier_has_them():
+    from sklearn.svm import LinearSVC
+
+    Xs, ys, Xt, yt = make_domains(random_state=7)
+    assert not hasattr(SourceOnly(classifier=LinearSVC()), "predict_proba")
+    est = SourceOnly().fit(Xs, ys, Xt)
+    P = est.predict_proba(Xt)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(est.classes_[P.argmax(axis=1)], est.predict(Xt))

@@ -57,7 +57,15 @@ class SourceOnly(TransferMethod):
     def _predict(self, X):
         return self.estimator_.predict(X)
 
-    def _predict_proba(self, X):
+    @property
+    def _predict_proba(self):
+        # predict_proba exists only when the classifier has it (a LinearSVC has not),
+        # so that scorers and pipelines that ask for probabilities see the truth
+        if self.classifier is not None and not hasattr(self.classifier, "predict_proba"):
+            raise AttributeError(f"{type(self.classifier).__name__} has no predict_proba")
+        return self._proba
+
+    def _proba(self, X):
         return self.estimator_.predict_proba(X)
 
     def _transform(self, X):
