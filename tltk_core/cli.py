@@ -817,7 +817,7 @@ def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
               help="Candidate methods ('all': every installed method that works without "
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
-              help="Unsupervised scorer: reverse (default), iwv, dev, entropy or snd.")
+              help="Unsupervised scorer: iwv (default), reverse, dev, entropy or snd.")
 @click.option("-p", "--param", "params", multiple=True, metavar="[METHOD.]KEY=V1,V2",
               help="Values to try for a hyperparameter, replacing the method's search space.")
 @click.option("--budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
