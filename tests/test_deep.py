@@ -319,5 +319,7 @@ def test_cli_progress_line_follows_a_deep_fit_and_survives_the_baseline_clone():
 
         r = run("dann", bundled_task(), {"progress": report, "n_epochs": 1, "hidden": (8,)},
                 strong_baseline=False)
-    assert r["baseline_accuracy"] is not None and p.total > 0
-    assert "] 30/30" in out.getvalue()
+    # the callback saw every iteration of the last fit (958 rows / 32 per batch = 30);
+    # what the ticker drew depends on timing and is tested in test_cli
+    assert r["baseline_accuracy"] is not None
+    assert (p.done, p.total) == (30, 30)
