@@ -17,6 +17,7 @@ from ._lazy import lazy_exports
 _LAZY = {
     "TransferMethod": "tltk_core.method:TransferMethod",
     "check_param": "tltk_core.method:check_param",
+    "check_widths": "tltk_core.method:check_widths",
     "check_array": "tltk_core.validation:check_array",
     "stack_rows": "tltk_core.validation:stack_rows",
     "as_csr32": "tltk_core.validation:as_csr32",

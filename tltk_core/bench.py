@@ -508,13 +508,9 @@ def format_summary(summary, fmt="table"):
 def plot_gains(summary, path):
     """A heat map of the gain over the no-transfer baseline, in points, for each
     method (rows) and task (columns), each cell annotated with its value."""
-    try:
-        import matplotlib
+    from .plots import _pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise InputError("--plot needs matplotlib: pip install 'tltk-core[plot]'") from None
+    plt = _pyplot()
     import numpy as np
 
     cells = [s for s in summary if s["gain"] is not None]

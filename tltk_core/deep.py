@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .errors import InputError
-from .method import TransferMethod, check_param
+from .method import TransferMethod, check_param, check_widths
 
 __all__ = [
     "choose_device", "make_generator", "seeded", "batch_tensor", "MLP", "GradientReversal",
@@ -504,23 +504,11 @@ class DeepTransferMethod(TransferMethod):
                     activation=self.activation)
 
     def _check_params(self):
-        import numbers
-
         if self.backbone is not None and not isinstance(self.backbone, nn.Module):
             raise InputError(f"backbone must be a torch.nn.Module or None; got {self.backbone!r}")
-        hidden = self.hidden
-        if hidden is not None and not isinstance(hidden, numbers.Integral):
-            try:
-                ok = len(hidden) > 0 and all(isinstance(h, numbers.Integral)
-                                             and not isinstance(h, bool) for h in hidden)
-            except TypeError:
-                ok = False
-            if not ok:
-                raise InputError(f"hidden must be a positive integer or a non-empty tuple of "
-                                 f"them; got {hidden!r}")
+        if self.hidden is not None:  # None: the method's named architecture decides
+            check_widths(self.hidden)
         s = self._settings()
-        for h in s["hidden"]:
-            check_param(h, "hidden", kind=int, low=1)
         check_param(s["dropout"], "dropout", kind=float, low=0.0, high=0.99)
         check_param(s["n_epochs"], "n_epochs", kind=int, low=1)
         check_param(s["batch_size"], "batch_size", kind=int, low=2)

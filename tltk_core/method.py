@@ -139,6 +139,29 @@ class TransferMethod(BaseEstimator):
         raise NotImplementedError(f"{type(self).__name__} must implement _predict")
 
 
+def check_widths(hidden, name="hidden"):
+    """Layer widths given as one positive integer or a non-empty sequence of them;
+    returns them as a tuple, or raises one :class:`InputError` naming ``name``."""
+    import numbers
+
+    def is_int(v):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+    if is_int(hidden):
+        widths = (hidden,)
+    else:
+        try:
+            widths = tuple(hidden)
+        except TypeError:
+            widths = ()
+        if not widths or not all(is_int(v) for v in widths):
+            raise InputError(f"{name} must be a positive integer or a non-empty tuple of "
+                             f"them; got {hidden!r}")
+    for v in widths:
+        check_param(v, name, kind=int, low=1)
+    return widths
+
+
 def check_param(value, name, *, kind=None, low=None, high=None, choices=None,
                 allow_none=False, low_inclusive=True):
     """Raise :class:`InputError` naming ``name`` unless ``value`` is acceptable."""

@@ -30,12 +30,11 @@ torch is imported inside :meth:`SDA._fit` only.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import scipy.sparse as sp
 
-from tltk_core import InputError, TransferMethod, check_param, stack_rows
+from tltk_core import InputError, TransferMethod, check_param, check_widths, stack_rows
 
 from . import INFO
 
@@ -123,23 +122,10 @@ class SDA(TransferMethod):
 
     # -- parameters ---------------------------------------------------------
     def _widths(self):
-        h = self.hidden
-        return (h,) if isinstance(h, numbers.Integral) and not isinstance(h, bool) else tuple(h)
+        return check_widths(self.hidden)
 
     def _check_params(self):
-        h = self.hidden
-        ok = isinstance(h, numbers.Integral) and not isinstance(h, bool)
-        if not ok:
-            try:
-                ok = len(h) > 0 and all(isinstance(v, numbers.Integral)
-                                        and not isinstance(v, bool) for v in h)
-            except TypeError:
-                ok = False
-        if not ok:
-            raise InputError(f"hidden must be a positive integer or a non-empty tuple of them; "
-                             f"got {h!r}")
-        for v in self._widths():
-            check_param(v, "hidden", kind=int, low=1)
+        check_widths(self.hidden)
         check_param(self.noise, "noise", kind=float, low=0.0)
         if not self.noise < 1.0:
             raise InputError(f"noise (masking probability) must be < 1; got {self.noise!r}")
