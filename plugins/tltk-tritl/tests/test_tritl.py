@@ -42,6 +42,8 @@ def test_info():
 def test_paper_defaults():
     p = TriTL().get_params()
     assert (p["n_identical"], p["n_alike"], p["n_distinct"], p["n_iter"]) == (20, 20, 10, 100)
+    # not the paper's: equal document weights (issue 6, see README); "none" = the paper
+    assert p["doc_weighting"] == "relative"
 
 
 # -- the mathematics: sparse sweep == dense sweep ---------------------------------
@@ -60,21 +62,44 @@ def _random_model(seed=0, m=30, sizes=(12, 9, 10), c=3, k=(3, 2, 2)):
     return docs, G, nd - 1, args
 
 
+def _weights(docs, weighted):
+    """Relative weights 1/||x_j||^2 (what doc_weighting="relative" uses), or None."""
+    if not weighted:
+        return None
+    return [1.0 / np.asarray(d.multiply(d).sum(axis=1)).ravel().clip(1e-12) for d in docs]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("line_search", [False, True])
-def test_sparse_sweep_equals_dense_sweep(line_search):
+def test_sparse_sweep_equals_dense_sweep(line_search, weighted):
     docs, G, n_fixed, args = _random_model()
+    w = _weights(docs, weighted)
     dense = dense_sweep([d.T.toarray() for d in docs], G, n_fixed, line_search=line_search,
-                        **args)
-    model = TriFactors(docs, G, n_fixed, **args)
+                        weights=w, **args)
+    model = TriFactors(docs, G, n_fixed, weights=w, **args)
     value = model.sweep(line_search=line_search)
     for name in ("F1", "S1", "S2"):
         np.testing.assert_allclose(getattr(model, name), dense[name], rtol=1e-10, atol=1e-14)
     for name in ("F2", "F3", "S3", "G"):
         for a, b in zip(getattr(model, name), dense[name]):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
-    want = dense_objective([d.T.toarray() for d in docs], dense["G"], **{
+    want = dense_objective([d.T.toarray() for d in docs], dense["G"], weights=w, **{
         k: dense[k] for k in ("F1", "S1", "F2", "S2", "F3", "S3")})
     assert value == pytest.approx(want, rel=1e-10)
+
+
+def test_weighted_objective_is_the_sum_of_relative_errors():
+    # by hand: with w_j = 1/||x_j||^2 the objective is sum_j ||x_j - H g_j||^2 / ||x_j||^2
+    docs, G, n_fixed, args = _random_model(seed=2)
+    model = TriFactors(docs, G, n_fixed, weights=_weights(docs, True), **args)
+    want = 0.0
+    for r, d in enumerate(docs):
+        X = d.toarray()                                    # documents x words
+        R = X - G[r] @ model.word_class(r).T
+        want += np.sum(np.sum(R ** 2, axis=1) / np.sum(X ** 2, axis=1))
+    assert model.objective() == pytest.approx(want, rel=1e-10)
+    values = [model.objective()] + [model.sweep(line_search=True) for _ in range(20)]
+    assert np.all(np.diff(values) <= 1e-12 * values[0])
 
 
 def test_objective_from_traces():
@@ -171,9 +196,11 @@ def test_multi_source_two_sources():
     assert not np.allclose(flipped.S_alike_, m.S_alike_)
 
 
-@pytest.mark.xfail(strict=True, reason="known failure mode: the target's class columns "
-                   "F_t S_t drift apart in mass and every target document goes to one "
-                   "class (the same on the Reuters tasks; see README)")
+@pytest.mark.xfail(strict=True, reason="known failure mode on this toy (not the Reuters "
+                   "mechanism, its documents all have about the same length): the target's "
+                   "alike concept takes the target-only words of BOTH classes and S2 ties it "
+                   "to class 1, whose column mass then grows to 2.6 (documents: 1) and "
+                   "takes every document; see README")
 def test_known_collapse_of_the_target_classes():
     Xs, ys, Xt, yt = _toy(seed=2)
     m = TriTL(n_identical=2, n_alike=2, n_distinct=1, n_iter=60, random_state=0)
@@ -215,7 +242,7 @@ def test_dense_and_sparse_input_agree():
     ({"n_identical": -1}, "n_identical"), ({"n_alike": 2.5}, "n_alike"),
     ({"n_distinct": "10"}, "n_distinct"), ({"n_iter": 0}, "n_iter"),
     ({"plsa_iter": -1}, "plsa_iter"), ({"fold_in_iter": 0}, "fold_in_iter"),
-    ({"n_identical": 0, "n_alike": 0}, "n_alike"),
+    ({"n_identical": 0, "n_alike": 0}, "n_alike"), ({"doc_weighting": "l2"}, "doc_weighting"),
 ])
 def test_bad_hyperparameters(params, name):
     Xs, ys, Xt, _ = make_domains()
@@ -304,3 +331,50 @@ def test_real_data_transfer_beats_source_only(twenty_ng):
     model, tgt, baseline = twenty_ng
     acc = model.score(tgt.X, tgt.y)
     assert acc >= baseline + 0.10, (acc, baseline)
+
+
+# -- issue 6: the collapse on Reuters (short documents dominate the plain objective) ---
+@pytest.fixture(scope="module")
+def reuters():
+    data_file("reuters-dai2007", "orgs_vs_people-source.svm")
+    from tltk_core import load_task
+
+    out = {}
+    for name in ("orgs_vs_people", "orgs_vs_places"):
+        task = load_task("reuters", name)
+        src, tgt = task.sources[0], task.target
+        base = task.protocol.classifier_estimator().fit(src.X, src.y)
+        out[name] = (src, tgt, float(np.mean(base.predict(tgt.X) == tgt.y)))
+    return out
+
+
+def _minority(pred):
+    return np.bincount(pred, minlength=2).min() / len(pred)
+
+
+@pytest.mark.parametrize("name", ["orgs_vs_people", "orgs_vs_places"])
+def test_reuters_no_collapse_and_beats_source_only(reuters, name):
+    # with the paper's plain objective (doc_weighting="none") TriTL predicted 93 % /
+    # 90 % of these targets as one class and scored 0.579 / 0.534, below the
+    # protocol's source-only baseline (0.748 / 0.708)
+    src, tgt, baseline = reuters[name]
+    pred = TriTL(random_state=0).fit(src.X, src.y, tgt.X).predict(tgt.X)
+    assert _minority(pred) >= 0.2, _minority(pred)
+    assert np.mean(pred == tgt.y) > baseline, (np.mean(pred == tgt.y), baseline)
+
+
+def test_reuters_plain_objective_collapses_and_why(reuters):
+    # the mechanism, without labels: on sum-1 documents a document's weight in the
+    # Frobenius objective is ||x||^2, and the shortest fifth of this target holds more
+    # than half of it; the plain objective lets one class column fit those documents
+    # (peaked: its squared norm grows far above the other's) and the G rule then
+    # sends nearly every other document to the other class
+    src, tgt, _ = reuters["orgs_vs_people"]
+    X = normalize(tgt.X, "l1")
+    sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    short = np.diff(tgt.X.indptr) <= np.percentile(np.diff(tgt.X.indptr), 20)
+    assert sq[short].sum() / sq.sum() > 0.5
+    plain = TriTL(random_state=0, doc_weighting="none").fit(src.X, src.y, tgt.X)
+    assert _minority(plain.predict(tgt.X)) < 0.15
+    norms = np.sort((plain.target_word_class_ ** 2).sum(axis=0))
+    assert norms[1] > 5 * norms[0]

@@ -28,6 +28,15 @@ for a source, learnt for the target. Objective
     s.t. F >= 0, S >= 0, G >= 0, every column of every F sums to 1,
          every row of the target's G sums to 1.
 
+By default (``doc_weighting="relative"``, not in the paper) each document's
+squared error is divided by ``||x_j||^2``, so every document weighs the same:
+with sum-1 documents the plain objective weighs a document by about the
+inverse of its number of distinct words, and on Reuters the shortest fifth of
+the target, holding over half the weight, pulls one class column onto a few
+words until nearly every document goes to the other class (README, issue 6).
+The rules below then read ``X_r W_r G_r`` for ``X_r G_r`` and ``G_r^T W_r G_r``
+for ``G_r^T G_r``; the G rule is per document and unchanged.
+
 Updates (the paper's multiplicative rules)
 ------------------------------------------
 With ``H_r = F_r S_r`` (m x c) the domain's current word-class matrix:
@@ -143,9 +152,16 @@ class TriFactors:
     first ``n_fixed`` domains (the sources) keep ``G`` fixed. ``F2``, ``F3``,
     ``S3`` are lists with one matrix per domain. ``step()`` performs one
     iteration and returns the objective after it.
+
+    ``weights`` (optional, one length-n_r vector per domain) weights each
+    document's squared error: the objective becomes
+    ``sum_r sum_j w_rj ||x_rj - H_r g_rj||^2``. Every update then reads
+    ``X_r W_r G_r`` for ``X_r G_r`` and ``G_r^T W_r G_r`` for ``G_r^T G_r``;
+    the G rule, one document at a time, is unchanged (a document's weight
+    cancels in its own ratio and in its own line search).
     """
 
-    def __init__(self, docs, G, n_fixed, F1, S1, F2, S2, F3, S3):
+    def __init__(self, docs, G, n_fixed, F1, S1, F2, S2, F3, S3, weights=None):
         self.docs = list(docs)
         self.G = [np.array(g, dtype=np.float64) for g in G]
         self.n_fixed = int(n_fixed)
@@ -153,11 +169,25 @@ class TriFactors:
         self.F2 = [np.array(a, dtype=np.float64) for a in F2]
         self.F3 = [np.array(a, dtype=np.float64) for a in F3]
         self.S3 = [np.array(a, dtype=np.float64) for a in S3]
-        self.xx = [float(d.data @ d.data) for d in self.docs]
-        self.XG = [np.asarray(d.T @ g) for d, g in zip(self.docs, self.G)]   # X_r G_r: m x c
-        self.GtG = [g.T @ g for g in self.G]
+        self.w = (None if weights is None
+                  else [np.asarray(w, dtype=np.float64).reshape(-1, 1) for w in weights])
+        self.xx = [float(self._wcol(r).ravel() @ np.asarray(d.multiply(d).sum(axis=1)).ravel())
+                   for r, d in enumerate(self.docs)]
+        self.XG, self.GtG = [None] * self.n_domains, [None] * self.n_domains
+        for r in range(self.n_domains):
+            self._refresh(r)
         self.H = None
         self.thetas = {}
+
+    def _wcol(self, r):
+        """Domain r's document weights as a column (1 when unweighted)."""
+        return np.ones((self.docs[r].shape[0], 1)) if self.w is None else self.w[r]
+
+    def _refresh(self, r):
+        """Recompute ``X_r W_r G_r`` (m x c) and ``G_r^T W_r G_r`` (c x c)."""
+        WG = self.G[r] if self.w is None else self.w[r] * self.G[r]
+        self.XG[r] = np.asarray(self.docs[r].T @ WG)
+        self.GtG[r] = self.G[r].T @ WG
 
     @property
     def n_domains(self):
@@ -168,7 +198,8 @@ class TriFactors:
         return self.F1 @ self.S1 + self.F2[r] @ self.S2 + self.F3[r] @ self.S3[r]
 
     def objective(self):
-        """``sum_r ||X_r - F_r S_r G_r^T||_F^2`` from traces (no dense product)."""
+        """``sum_r ||(X_r - F_r S_r G_r^T) W_r^(1/2)||_F^2`` from traces (no dense
+        product; ``W_r = I`` when unweighted)."""
         total = 0.0
         for r in range(self.n_domains):
             H = self.word_class(r)
@@ -241,8 +272,7 @@ class TriFactors:
         th["G"] = []
         for r in range(self.n_fixed, self.n_domains):
             self.G[r], t = g_step(self.docs[r], self.H[r], self.G[r], line_search=line_search)
-            self.XG[r] = np.asarray(self.docs[r].T @ self.G[r])
-            self.GtG[r] = self.G[r].T @ self.G[r]
+            self._refresh(r)
             th["G"].append(t)
         self.thetas = th
         self.H = None
@@ -306,6 +336,11 @@ class TriTL(TransferMethod):
         EM steps of the PLSA that initialises F1 and F2 (the authors' code: 20).
     fold_in_iter : int, default 50
         Updates of G for new documents in ``predict``.
+    doc_weighting : {"relative", "none"}, default "relative"
+        "relative": each document's squared error is divided by its squared
+        norm (equal document weights; prevents the collapse of the target's
+        classes on corpora with many short documents, e.g. Reuters).
+        "none": the paper's plain Frobenius objective.
     init_estimator : classifier or None
         Initialises the target's G (averaged over sources; on documents scaled
         to unit length); needs ``predict_proba`` or ``decision_function``.
@@ -331,13 +366,14 @@ class TriTL(TransferMethod):
     _estimator_param = "init_estimator"  # it initialises; no protocol replaces it
 
     def __init__(self, n_identical=20, n_alike=20, n_distinct=10, n_iter=100, plsa_iter=20,
-                 fold_in_iter=50, init_estimator=None, random_state=None):
+                 fold_in_iter=50, doc_weighting="relative", init_estimator=None, random_state=None):
         self.n_identical = n_identical
         self.n_alike = n_alike
         self.n_distinct = n_distinct
         self.n_iter = n_iter
         self.plsa_iter = plsa_iter
         self.fold_in_iter = fold_in_iter
+        self.doc_weighting = doc_weighting
         self.init_estimator = init_estimator
         self.random_state = random_state
 
@@ -351,6 +387,7 @@ class TriTL(TransferMethod):
         check_param(self.n_iter, "n_iter", kind=int, low=1)
         check_param(self.plsa_iter, "plsa_iter", kind=int, low=0)
         check_param(self.fold_in_iter, "fold_in_iter", kind=int, low=1)
+        check_param(self.doc_weighting, "doc_weighting", choices=("relative", "none"))
 
     def _check_estimator(self):
         super()._check_estimator()
@@ -369,6 +406,21 @@ class TriTL(TransferMethod):
             raise InputError(f"{name} must be non-negative (word counts or tf-idf); "
                              f"found the value {X.data.min():g}")
         return normalize(X, norm="l1", copy=True)
+
+    def _weights(self, docs):
+        """Per-document weights of the squared error: ``1 / ||x_j||^2`` for the
+        sum-1 documents (``doc_weighting="relative"``: every document's error
+        counts relative to its own size, so each document weighs the same; an
+        empty document weighs 0), or None (plain Frobenius, the paper)."""
+        if self.doc_weighting == "none":
+            return None
+        out = []
+        for d in docs:
+            sq = np.asarray(d.multiply(d).sum(axis=1)).ravel()
+            w = np.zeros_like(sq)
+            np.divide(1.0, sq, out=w, where=sq > 0)
+            out.append(w)
+        return out
 
     def _class_scores(self, est, X, n_classes):
         """Class probabilities of ``est`` on ``X`` as an n x n_classes array."""
@@ -417,7 +469,8 @@ class TriTL(TransferMethod):
         model = TriFactors(
             docs, G, n_src, F1=P_wz[:, :k1], S1=np.full((k1, c), 1.0 / c),
             F2=[P_wz[:, k1:].copy() for _ in range(n_dom)], S2=np.full((k2, c), 1.0 / c),
-            F3=F3, S3=[np.full((k3, c), 1.0 / c) for _ in range(n_dom)])
+            F3=F3, S3=[np.full((k3, c), 1.0 / c) for _ in range(n_dom)],
+            weights=self._weights(docs))
 
         objective = [model.objective()]
         n_safe = 0
