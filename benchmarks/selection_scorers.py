@@ -13,10 +13,15 @@ accuracy of a random choice (the candidates' mean).
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \\
     TLTK_DATA=/work/shared/data python benchmarks/selection_scorers.py \\
         [--dataset office-caltech-surf|20ng-sci-talk] [--tasks S:T,...] [--store FILE]
+        [--candidates few|all] [--methods a,b,...]
 
-Each finished task is appended to a JSON-lines store (default
-``selection_scorers.jsonl`` in the current directory), so an interrupted run resumes
-and the tables can be re-printed with ``--report``. A scorer not applicable to
+``--candidates few`` (default) is a handful of feature methods x hyperparameters;
+``--candidates all`` is every installed method that works without target labels,
+each with its defaults under the protocol (``--methods`` narrows it). Each
+finished candidate is appended to a JSON-lines store (default
+``selection_scorers.jsonl`` in the current directory), so an interrupted run
+resumes, two processes can share the tasks (``--tasks``, one store each) and
+the tables can be re-printed from several stores with ``--report``. A scorer not applicable to
 a candidate (``entropy`` needs ``predict_proba``) chooses among the candidates
 it can score.
 """
@@ -59,6 +64,17 @@ CANDIDATES = {
 }
 
 
+def all_candidates(methods=None):
+    """No transfer + every installed method usable without target labels, defaults."""
+    out = [("no-transfer", None, {})]
+    for e in sorted(tltk_core.methods(), key=lambda e: e.name):
+        if e.status != "ok" or e.name == "source-only" or e.info.needs_target_labels:
+            continue
+        if methods is None or e.name in methods:
+            out.append((e.name, e.name, {}))
+    return out
+
+
 def _factory(task, method, params):
     protocol = task.protocol
     if method is None:
@@ -70,31 +86,57 @@ def _factory(task, method, params):
     return lambda: tltk_core.load(method, **full)
 
 
-def run_task(dataset, task_name):
+def run_task(dataset, task_name, candidates, done, store):
+    """Score every candidate not in ``done`` and append one line per candidate."""
     task = load_task(dataset, task_name)
     Xs, ys = task.sources[0].X, np.asarray(task.sources[0].y)
     Xt = task.target.X
-    available = {e.name for e in tltk_core.methods() if e.status == "ok"}
-    cands = {label: _factory(task, m, p) for label, m, p in CANDIDATES[dataset]
-             if m is None or m in available}
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # one call: the folds and input-space weights are shared by all candidates
-        fitted = {}
-        scores = score_candidates(cands, Xs, ys, Xt, random_state=0, fitted=fitted)
-    seconds = time.perf_counter() - t0
-    rows = {}
     yt = np.asarray(task.target.y)
-    for label in cands:
+    available = {e.name for e in tltk_core.methods() if e.status == "ok"}
+    for label, m, p in candidates:
+        if (dataset, task_name, label) in done or not (m is None or m in available):
+            continue
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = {}
+                scores = score_candidates({label: _factory(task, m, p)}, Xs, ys, Xt,
+                                          random_state=0, fitted=fitted)[label]
+        except Exception as exc:  # e.g. a method that refuses this input: not a candidate
+            print(f"  {task_name:>32} {label:>12} FAILED: {type(exc).__name__}: {exc}",
+                  flush=True)
+            with store.open("a") as f:
+                f.write(json.dumps({"dataset": dataset, "task": task_name, "candidate": label,
+                                    "failed": f"{type(exc).__name__}: {exc}"}) + "\n")
+            continue
+        seconds = time.perf_counter() - t0
         # target labels: used here, after scoring, only to report accuracy
         acc = float(np.mean(fitted[label].predict(Xt) == yt))
-        rows[label] = {"acc": acc, "scores": scores[label]}
+        rec = {"dataset": dataset, "task": task_name, "candidate": label, "method": m,
+               "params": p, "acc": acc, "scores": scores, "seconds": seconds}
+        with store.open("a") as f:
+            f.write(json.dumps(rec) + "\n")
         print(f"  {task_name:>32} {label:>12} acc {acc:.3f} "
-              + " ".join(f"{k} {v:+.4f}" for k, v in scores[label].items()), flush=True)
-    print(f"  scoring took {seconds:.0f} s", flush=True)
-    return {"dataset": dataset, "task": task_name, "candidates": rows,
-            "scoring_seconds": seconds}
+              + " ".join(f"{k} {v:+.4f}" for k, v in scores.items())
+              + f"  ({seconds:.0f} s)", flush=True)
+
+
+def _by_task(lines):
+    """Store lines (one per candidate; older stores: one per task) -> task records."""
+    tasks = {}
+    for r in lines:
+        key = (r["dataset"], r["task"])
+        rec = tasks.setdefault(key, {"dataset": r["dataset"], "task": r["task"],
+                                     "candidates": {}})
+        if "candidates" in r:
+            rec["candidates"].update(r["candidates"])
+        elif "failed" in r:
+            rec.setdefault("failed", {})[r["candidate"]] = r["failed"]
+        else:
+            rec["candidates"][r["candidate"]] = {"acc": r["acc"], "scores": r["scores"],
+                                                 "seconds": r.get("seconds")}
+    return list(tasks.values())
 
 
 def choose(rows, scorer):
@@ -150,6 +192,7 @@ def report(records):
             print(f"  {s:>8}: regret {_nanmean(best - ch):5.2f}  above median "
                   f"{int(np.sum(ch > med))}/{len(ch)}  best {int(np.sum(ch >= best - 1e-9))}"
                   f"/{len(ch)}")
+        _candidate_table(recs, scorers)
     if len({r['dataset'] for r in records}) > 1:
         print("\n## all tasks: mean regret per scorer (points)")
         for s in scorers:
@@ -162,36 +205,65 @@ def report(records):
             print(f"  {s:>8}: {_nanmean(reg):5.2f} over {len(reg)} tasks")
 
 
+def _candidate_table(recs, scorers):
+    """Per candidate: mean target accuracy, mean score rank, how often each scorer chose it."""
+    labels = sorted({c for r in recs for c in r["candidates"]})
+    print(f"\ncandidates ({len(labels)}; tasks with every candidate: "
+          f"{sum(len(r['candidates']) == len(labels) for r in recs)}/{len(recs)}): mean "
+          "target accuracy % and how many tasks each scorer chose it on\n")
+    print("| candidate | tasks | mean acc % | mean fit+score s | "
+          + " | ".join(scorers) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(scorers))
+    picks = {s: [choose(r["candidates"], s) for r in recs] for s in scorers}
+    for c in labels:
+        accs = [100 * r["candidates"][c]["acc"] for r in recs if c in r["candidates"]]
+        secs = [r["candidates"][c].get("seconds") for r in recs if c in r["candidates"]]
+        secs = [x for x in secs if x is not None]
+        sec = f"{np.mean(secs):.0f}" if secs else "-"
+        print(f"| {c} | {len(accs)} | {np.mean(accs):.1f} | {sec} | "
+              + " | ".join(str(picks[s].count(c)) for s in scorers) + " |")
+    failed = {}
+    for r in recs:
+        for c, why in r.get("failed", {}).items():
+            failed.setdefault(c, (0, why))
+            failed[c] = (failed[c][0] + 1, why)
+    for c, (n, why) in sorted(failed.items()):
+        print(f"\nnot a candidate on {n} task(s): {c} ({why})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dataset", choices=DATASETS, action="append")
     ap.add_argument("--tasks", help="comma-separated task names (default: the 12 pairs)")
-    ap.add_argument("--store", default="selection_scorers.jsonl",
-                    help="JSON-lines result store (default: in the current directory)")
+    ap.add_argument("--candidates", choices=("few", "all"), default="few",
+                    help="a few methods x hyperparameters, or every installed method")
+    ap.add_argument("--methods", help="with --candidates all: only these (comma-separated)")
+    ap.add_argument("--store", action="append",
+                    help="JSON-lines result store (default selection_scorers.jsonl); "
+                         "repeat with --report to merge several")
     ap.add_argument("--report", action="store_true", help="only print the tables")
     args = ap.parse_args()
     if "TLTK_DATA" not in os.environ:
         os.environ["TLTK_DATA"] = str(Path(__file__).resolve().parents[2] / "shared" / "data")
-    store = Path(args.store)
-    records = [json.loads(line) for line in store.read_text().splitlines()] \
-        if store.exists() else []
-    done = {(r["dataset"], r["task"]) for r in records}
+    stores = [Path(s) for s in (args.store or ["selection_scorers.jsonl"])]
+    lines = [json.loads(line) for st in stores if st.exists()
+             for line in st.read_text().splitlines() if line.strip()]
     if not args.report:
+        done = {(r["dataset"], r["task"], c) for r in _by_task(lines)
+                for c in list(r["candidates"]) + list(r.get("failed", ()))}
+        methods = set(args.methods.split(",")) if args.methods else None
         for dataset in args.dataset or DATASETS:
+            cands = (all_candidates(methods) if args.candidates == "all"
+                     else CANDIDATES[dataset])
             info = next(d for d in tltk_core.datasets() if d.name == dataset)
             tasks = args.tasks.split(",") if args.tasks else [t for t in info.info.tasks
                                                                 if "+" not in t]
             for t in tasks:
-                if (dataset, t) in done:
-                    continue
                 print(f"{dataset} {t}", flush=True)
-                t0 = time.perf_counter()
-                rec = run_task(dataset, t)
-                rec["seconds"] = time.perf_counter() - t0
-                with store.open("a") as f:
-                    f.write(json.dumps(rec) + "\n")
-                records.append(rec)
-    report(records)
+                run_task(dataset, t, cands, done, stores[0])
+        lines = [json.loads(line) for st in stores if st.exists()
+                 for line in st.read_text().splitlines() if line.strip()]
+    report(_by_task(lines))
 
 
 if __name__ == "__main__":

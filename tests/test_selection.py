@@ -81,6 +81,32 @@ def test_entropy_scorer_by_hand(domains):
     assert S.SCORERS["entropy"](m, Xs, ys, Xt) == pytest.approx(expected, rel=1e-12)
 
 
+def test_entropy_refuses_hard_probabilities(domains):
+    """A 1-NN final classifier gives 0/1 probabilities: entropy 0 for every such
+    method, a tie broken by candidate order. The scorer must refuse to rank it."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    Xs, ys, Xt, _ = domains
+
+    class _WithProba(_SourceOnly):
+        def _predict_proba(self, X):
+            return self.est_.predict_proba(X)
+
+    def hard():
+        return _WithProba(estimator=KNeighborsClassifier(n_neighbors=1))
+
+    def soft():
+        return _Fixed(proba=(0.2, 0.8))
+
+    with pytest.raises(S.NotScorable, match="all 0 or 1"):
+        S.SCORERS["entropy"](hard().fit(Xs, ys, Xt), Xs, ys, Xt)
+    with pytest.raises(S.NotScorable):
+        S.score_candidate(hard, Xs, ys, Xt, "entropy")
+    out = S.score_candidates({"hard": hard, "soft": soft}, Xs, ys, Xt, ["entropy", "iwv"])
+    assert math.isnan(out["hard"]["entropy"]) and np.isfinite(out["hard"]["iwv"])
+    assert out["soft"]["entropy"] == pytest.approx(0.2 * math.log(0.2) + 0.8 * math.log(0.8))
+
+
 def test_snd_three_points_by_hand():
     Z = np.array([[2.0, 0.0], [1.0, 0.0], [0.0, 3.0]])  # rows 0 and 1 point the same way
     T = 0.5

@@ -64,7 +64,7 @@ from .errors import InputError
 from .validation import check_array, stack_rows
 
 __all__ = [
-    "Scorer", "IWV", "DEV", "ReverseValidation", "PredictionEntropy", "SND", "SCORERS",
+    "Scorer", "NotScorable", "IWV", "DEV", "ReverseValidation", "PredictionEntropy", "SND", "SCORERS",
     "DEFAULT_SCORER", "get_scorer", "applicable", "score_candidate", "score_candidates",
     "DomainAwareSplit", "density_ratio", "prediction_entropy", "soft_neighborhood_density",
     "importance_weighted_error", "dev_risk", "choose_domain_C",
@@ -488,15 +488,31 @@ class ReverseValidation(Scorer):
         return float(np.concatenate(right).mean())
 
 
+class NotScorable(InputError):
+    """A scorer cannot rank this fitted method (e.g. entropy of 0/1 probabilities)."""
+
+
 class PredictionEntropy(Scorer):
-    """Minus the mean entropy (nats) of ``predict_proba`` on the target."""
+    """Minus the mean entropy (nats) of ``predict_proba`` on the target.
+
+    Probabilities that are all exactly 0 or 1 (a 1-nearest-neighbour final
+    classifier, a tree grown to purity) have entropy 0 whatever the method, so
+    every such candidate would tie at the best possible score and the tie would
+    be broken by candidate order: they raise :class:`NotScorable` instead (NaN
+    in :func:`score_candidates`).
+    """
 
     name = "entropy"
     description = "minus the mean entropy of the target predictions (confident = better)"
     needs = "proba"
 
     def _score(self, fits):
-        return -float(prediction_entropy(fits.full().predict_proba(fits.data.Xt)).mean())
+        P = np.asarray(fits.full().predict_proba(fits.data.Xt), dtype=float)
+        if np.all((P == 0.0) | (P == 1.0)):
+            raise NotScorable("scorer 'entropy' cannot rank a method whose probabilities are "
+                              "all 0 or 1 (e.g. a 1-nearest-neighbour classifier): its "
+                              "entropy is 0 whatever its accuracy")
+        return -float(prediction_entropy(P).mean())
 
 
 class SND(Scorer):
@@ -644,7 +660,12 @@ def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, st
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                row[s.name] = float(s._score(fits))
+                try:
+                    row[s.name] = float(s._score(fits))
+                except NotScorable:
+                    if strict:
+                        raise
+                    row[s.name] = float("nan")
         out[cname] = row
         if fitted is not None:
             with warnings.catch_warnings():
