@@ -259,3 +259,12 @@ def test_top_left_singular_matches_the_svd(shape, gram_limit, sparse):
     np.testing.assert_allclose(s, s_ref[:4], rtol=1e-8)
     # singular vectors up to sign
     np.testing.assert_allclose(np.abs(np.sum(U * U_ref[:, :4], axis=0)), 1.0, atol=1e-8)
+
+
+def test_unit_rows_scales_in_place_and_keeps_zero_rows():
+    from tltk_core.sparse_ops import unit_rows_
+
+    Z = np.array([[3.0, 4.0], [0.0, 0.0], [-1.0, 0.0]])
+    out = unit_rows_(Z)
+    assert out is Z
+    np.testing.assert_allclose(Z, [[0.6, 0.8], [0.0, 0.0], [-1.0, 0.0]])

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["binarize", "row_norms", "document_frequency", "top_left_singular",
+__all__ = ["binarize", "row_norms", "unit_rows_", "document_frequency", "top_left_singular",
            "nonzero_rows", "low_rank_at_nonzeros", "ratio_at_nonzeros", "frobenius_residual",
            "normalize_columns", "normalize_rows", "plsa", "PLSAResult"]
 
@@ -261,6 +261,16 @@ def row_norms(X):
     if sp.issparse(X):
         return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
     return np.linalg.norm(np.asarray(X), axis=1)
+
+
+def unit_rows_(Z):
+    """Scale every row of the dense float array ``Z`` to unit Euclidean length,
+    in place (an all-zero row stays zero), and return ``Z``. For arrays the
+    caller has just built (e.g. a learnt representation), never for input."""
+    norm = np.sqrt(np.einsum("ij,ij->i", Z, Z))
+    norm[norm == 0] = 1.0
+    Z /= norm[:, None]
+    return Z
 
 
 def document_frequency(X):

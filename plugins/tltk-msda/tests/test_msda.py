@@ -116,7 +116,7 @@ def test_single_block_equals_full_map_restricted_to_outputs():
 def test_representation_is_the_concatenation_of_all_layers():
     # audit: the original transform returned only the last hidden layer
     Xs, ys, Xt, _ = make_domains(n_features=8)
-    m = MSDA(n_layers=3).fit(Xs, ys, Xt)
+    m = MSDA(n_layers=3, normalize=False).fit(Xs, ys, Xt)
     Z = m.transform(Xt)
     assert Z.shape == (Xt.shape[0], 8 + 3 * 8)
     np.testing.assert_array_equal(Z[:, :8], Xt)
@@ -134,7 +134,7 @@ def test_default_p_is_a_number_and_fits():
 
 
 @pytest.mark.parametrize("bad", [{"p": None}, {"p": 1.0}, {"p": -0.1}, {"n_layers": 0},
-                                 {"reg": 0.0}, {"n_reconstruct": 0}])
+                                 {"reg": 0.0}, {"n_reconstruct": 0}, {"normalize": "yes"}])
 def test_bad_hyperparameters_name_themselves(bad):
     Xs, ys, Xt, _ = make_domains()
     with pytest.raises(InputError, match=next(iter(bad))):
@@ -147,14 +147,15 @@ def test_inputs_untouched_int_input_too(dtype):
     Xs, ys, Xt, _ = make_domains()
     Xs, Xt = Xs.astype(dtype), Xt.astype(dtype)
     cs, ct = Xs.copy(), Xt.copy()
-    m = MSDA(n_layers=2).fit(Xs, ys, Xt)
+    m = MSDA(n_layers=2, normalize=False).fit(Xs, ys, Xt)
     Z = m.transform(Xt)
     m.predict(Xs)
     assert Xs.dtype == dtype and Xt.dtype == dtype
     np.testing.assert_array_equal(Xs, cs)
     np.testing.assert_array_equal(Xt, ct)
     np.testing.assert_array_equal(Z[:, :Xt.shape[1]], ct.astype(float))
-    ref = MSDA(n_layers=2).fit(cs.astype(float), ys, ct.astype(float)).transform(ct.astype(float))
+    ref = MSDA(n_layers=2, normalize=False).fit(cs.astype(float), ys,
+                                                ct.astype(float)).transform(ct.astype(float))
     np.testing.assert_allclose(Z, ref)
 
 
@@ -166,6 +167,52 @@ def test_sparse_and_dense_agree():
         np.testing.assert_allclose(a.transform(Xt), b.transform(sp.csr_matrix(Xt)),
                                    atol=1e-10)
         np.testing.assert_array_equal(a.predict(Xt), b.predict(sp.csr_matrix(Xt)))
+
+
+# -- the scale of the representation (issue 5: mSDA under LinearSVC on unit tf-idf rows) --
+def _unit_tfidf_like(n=120, d=30, seed=0):
+    """Small-valued, strongly correlated rows of unit length (like tf-idf text rows):
+    a few topics, each a group of co-occurring words."""
+    rng = np.random.RandomState(seed)
+    topics = rng.rand(3, d) ** 4
+    X = rng.poisson(rng.gamma(1.0, 1.0, size=(n, 3)) @ topics * 3).astype(float)
+    X[X.sum(1) == 0, 0] = 1.0
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_unnormalised_layers_grow_on_small_correlated_inputs():
+    # the cause: M, fitted on corrupted rows, is applied to clean rows and scales
+    # shared directions up by up to 1/q; tanh is linear at this scale, so the
+    # norm grows layer after layer and the deepest layer dominates [x, h1..h5]
+    X = _unit_tfidf_like()
+    ys = np.arange(60) % 2
+    m = MSDA(n_layers=5, normalize=False).fit(X[:60], ys, X[60:])
+    Z = m.transform(X)
+    norms = [np.linalg.norm(Z[:, 30 * i: 30 * (i + 1)], axis=1).mean() for i in range(6)]
+    assert norms[0] == pytest.approx(1.0)
+    assert all(b > a for a, b in zip(norms[1:], norms[2:])), norms
+    assert norms[5] > 2 * norms[0], norms
+
+
+def test_default_rows_have_unit_length_and_keep_the_block_ratios():
+    # regression for issue 5: by default the classifier sees rows of unit length
+    # (without this the deepest layer dominated and LinearSVC(C=1) lost on 20ng)
+    X = _unit_tfidf_like()
+    ys = np.arange(60) % 2
+    raw = MSDA(normalize=False).fit(X[:60], ys, X[60:]).transform(X)
+    m = MSDA().fit(X[:60], ys, X[60:])
+    assert m.normalize is True
+    Z = m.transform(X)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(Z, raw / np.linalg.norm(raw, axis=1, keepdims=True), rtol=1e-10)
+    # the classifier is trained on the normalised source rows
+    from sklearn.base import clone
+    est = clone(m.estimator_).fit(Z[:60], ys)
+    np.testing.assert_allclose(est.coef_, m.estimator_.coef_, rtol=1e-6, atol=1e-9)
+    # an empty document: x = 0 but h = tanh(b) != 0, still finite and unit length
+    Z0 = m.transform(np.zeros((2, 30)))
+    assert np.all(np.isfinite(Z0))
+    np.testing.assert_allclose(np.linalg.norm(Z0, axis=1), 1.0, rtol=1e-12)
 
 
 # -- real data ------------------------------------------------------------------------
