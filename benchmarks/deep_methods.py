@@ -6,6 +6,13 @@ source-only networks, and DANN's shallow protocol against the DANN paper.
         [--methods dann deepcoral dan] [--shallow] [--tasks C:A A:W ...] \
         [--timing office-caltech-surf C:A] [--threads 1]
 
+    # resumable: one JSON line per (dataset, task, seed, method) appended to STORE;
+    # rerunning skips what is stored; --report prints the tables from the store
+    TLTK_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/deep_methods.py \
+        --datasets amazon-reviews --store runs.jsonl [--seeds 0 1 2]
+    python benchmarks/deep_methods.py --datasets amazon-reviews \
+        --store runs.jsonl --report
+
 For each dataset and task it prints: the source-only network (the method
 with its transfer loss off: same network, same schedule, same seed; trained
 once and shared by the methods whose networks coincide at trade-off 0), each
@@ -18,6 +25,7 @@ its test file. Every hyperparameter is the plugin's default, fixed in
 advance; no target label is used for any choice.
 """
 import argparse
+import json
 import os
 import resource
 import time
@@ -132,6 +140,112 @@ def joint_table(dataset, tasks, names, classes):
     return rows
 
 
+def _load_store(path):
+    rows = []
+    if path and os.path.exists(path):
+        with open(path) as fh:
+            rows = [json.loads(line) for line in fh if line.strip()]
+    return rows
+
+
+def _key(r):
+    return (r["dataset"], r["task"], r["seed"], r["method"])
+
+
+def _clipped(history, max_grad_norm):
+    if max_grad_norm is None:
+        return 0.0
+    return float(np.mean([h["grad_norm"] > max_grad_norm for h in history]))
+
+
+def stored_runs(dataset, tasks, names, classes, seeds, store):
+    """Resumable benchmark: for each task and seed, the source-only network
+    (once per group of methods whose networks coincide at trade-off 0, stored
+    under the method name ``source-only``) and each method, one fit each; every
+    fit appends one JSON line to ``store`` (accuracy on the scored set, CPU and
+    wall seconds of the fit, load average, peak RSS of the process, share of
+    clipped steps); fits already in the store are skipped."""
+    done = {_key(r) for r in _load_store(store)}
+    groups = {}
+    for n in names:
+        groups.setdefault(_settings_key(classes[n]), []).append(n)
+    if len(groups) != 1:
+        raise SystemExit("--store needs methods that share one source-only network")
+    ref = classes[names[0]]
+    for seed in seeds:
+        for t in tasks:
+            todo = [n for n in ["source-only", *names] if (dataset, t, seed, n) not in done]
+            if not todo:
+                continue
+            task = load_task(dataset, t)
+            Xs, ys = task.sources[0].X, np.asarray(task.sources[0].y)
+            Xe, ye = _eval_set(task)
+            for n in todo:
+                t0, c0 = time.perf_counter(), time.process_time()
+                if n == "source-only":
+                    est = ref(random_state=seed).baseline_estimator().fit(Xs, ys)
+                    fitted = est.estimator_
+                else:
+                    est = fitted = classes[n](random_state=seed)
+                    est.fit(Xs, ys, task.target.X)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                st = fitted._settings()
+                rec = {"dataset": dataset, "task": t, "seed": seed, "method": n,
+                       "acc": float(np.mean(est.predict(Xe) == ye)), "cpu_s": round(cpu, 2),
+                       "wall_s": round(wall, 2), "load": round(os.getloadavg()[0], 2),
+                       "peak_mib": round(_peak_mib()), "n_iter": fitted.n_iter_,
+                       "clipped": round(_clipped(fitted.history_, st.get("max_grad_norm")), 4)}
+                with open(store, "a") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+                print(json.dumps(rec), flush=True)
+
+
+def report(dataset, tasks, names, store):
+    """Tables from the store: per task (seed 0 when present) accuracy, CPU s,
+    wall s, load and peak MiB of each fit; then, per method, the mean over the
+    tasks for each stored seed and the mean ± std over seeds of that mean."""
+    runs = {_key(r): r for r in _load_store(store) if r["dataset"] == dataset}
+    cols = ["source-only", *names]
+    seeds = sorted({k[2] for k in runs})
+    for seed in seeds:
+        print(f"\n{dataset}, seed {seed}: accuracy %, then cpu s / wall s / load / peak MiB "
+              "per fit")
+        print("| task | " + " | ".join(cols) + " | " + " | ".join(
+            f"{c} cpu/wall/load/MiB" for c in cols) + " |")
+        for t in tasks:
+            rs = [runs.get((dataset, t, seed, c)) for c in cols]
+            if not any(rs):
+                continue
+            acc = " | ".join("—" if r is None else f"{100 * r['acc']:.1f}" for r in rs)
+            res = " | ".join("—" if r is None else
+                             f"{r['cpu_s']:.0f}/{r['wall_s']:.0f}/{r['load']:.1f}/{r['peak_mib']}"
+                             for r in rs)
+            print(f"| {t} | {acc} | {res} |")
+        means = []
+        for c in cols:
+            v = [runs[(dataset, t, seed, c)]["acc"] for t in tasks if (dataset, t, seed, c) in runs]
+            means.append(f"{100 * np.mean(v):.1f} ({len(v)})" if v else "—")
+        print("| **mean (tasks)** | " + " | ".join(means) + " |")
+    complete = [s for s in seeds
+                if all((dataset, t, s, c) in runs for t in tasks for c in cols)]
+    if complete:
+        print(f"\n{dataset}: 12-task mean per seed (complete seeds {complete}), mean ± std "
+              "over seeds, tasks where the method beats source-only (mean over seeds)")
+        per = {c: [100 * np.mean([runs[(dataset, t, s, c)]["acc"] for t in tasks])
+                   for s in complete] for c in cols}
+        for c in cols:
+            wins = ""
+            if c != "source-only":
+                d = [np.mean([runs[(dataset, t, s, c)]["acc"] - runs[(dataset, t, s,
+                              "source-only")]["acc"] for s in complete]) for t in tasks]
+                wins = (f"  beats source-only on {sum(x > 0 for x in d)}/{len(tasks)} tasks, "
+                        f"ties {sum(x == 0 for x in d)}; per-seed difference of the means "
+                        + " ".join(f"{a - b:+.1f}" for a, b in zip(per[c], per["source-only"])))
+            print(f"{c:12s} " + " ".join(f"{v:.1f}" for v in per[c])
+                  + f"   mean {np.mean(per[c]):.1f} ± {np.std(per[c], ddof=1) if len(complete) > 1 else 0:.1f}"
+                  + wins)
+
+
 def timing(dataset, t, names, classes):
     """One full default fit per method: wall and CPU seconds, load average,
     peak memory, and the source classification loss per tenth of the run (the
@@ -161,9 +275,21 @@ def main(argv=None):
     ap.add_argument("--timing", nargs=2, metavar=("DATASET", "TASK"),
                     help="only time one default fit of each method on one task")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 or 2)")
+    ap.add_argument("--store", help="JSON-lines file: append one line per fit, skip stored fits")
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0], help="seeds (with --store)")
+    ap.add_argument("--report", action="store_true", help="print the tables from --store")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.report:
+        for ds in args.datasets:
+            report(ds, args.tasks or DATASET_TASKS[ds], args.methods, args.store)
+        return
     classes = _classes()
+    if args.store:
+        for ds in args.datasets:
+            stored_runs(ds, args.tasks or DATASET_TASKS[ds], args.methods, classes, args.seeds,
+                        args.store)
+        return
     if args.timing:
         timing(*args.timing, args.methods, classes)
         return

@@ -221,6 +221,101 @@ def test_a_domain_classifier_that_cannot_move_is_reported():
                            generator=deep.make_generator(0))
 
 
+# -- gradient-norm clipping and the divergence guard ------------------------------------
+def _coral_on_logits(fs, ls, ft, lt, p):
+    return deep.coral_loss(ls, lt)
+
+
+def _params_finite(net):
+    return all(bool(torch.isfinite(q).all()) for q in net.parameters())
+
+
+def test_huge_inputs_diverge_unclipped_and_train_clipped():
+    """Deep CORAL on raw amazon-reviews counts overflowed at lr 0.01 (the CORAL
+    term grows with the fourth power of the logits' scale). The same on tiny data:
+    features scaled to ~500. Unclipped: one clear error, raised before the step
+    (the network is left finite). Clipped: the run finishes with finite weights."""
+    Xs, ys, Xt, _ = make_domains(n_features=8)
+    Xs, Xt = Xs * 30.0, Xt * 30.0
+    kw = dict(n_iter=60, batch_size=16, lr=0.05, transfer_loss=_coral_on_logits)
+    net = _net(8, 2)
+    with pytest.raises(FloatingPointError, match=r"diverged at iteration \d+ .*max_grad_norm"):
+        deep.train_network(net, Xs, ys, Xt, generator=deep.make_generator(0), **kw)
+    assert _params_finite(net)
+    net = _net(8, 2)
+    hist = deep.train_network(net, Xs, ys, Xt, generator=deep.make_generator(0),
+                              max_grad_norm=10.0, **kw)
+    assert len(hist) == 60 and _params_finite(net)
+    assert all(math.isfinite(h["loss"]) for h in hist)
+    assert max(h["grad_norm"] for h in hist) > 10.0        # clipping was needed
+    assert np.isfinite(deep.predict_network(net, Xt)).all()
+
+
+def test_clipping_leaves_a_normal_run_unchanged():
+    """A run whose gradient norm stays under the threshold is bit-identical with
+    and without clipping (the default must not alter ordinary training)."""
+    Xs, ys, Xt, _ = make_domains(n_features=8)
+
+    def run(max_grad_norm):
+        net = _net(8, 2)
+        h = deep.train_network(net, Xs, ys, Xt, n_iter=40, batch_size=16, lr=0.05,
+                               transfer_loss=_coral_on_logits, max_grad_norm=max_grad_norm,
+                               generator=deep.make_generator(0))
+        return h, [q.detach().clone() for q in net.parameters()]
+
+    h0, p0 = run(None)
+    assert max(h["grad_norm"] for h in h0) < 10.0
+    h1, p1 = run(10.0)
+    assert all(torch.equal(a, b) for a, b in zip(p0, p1))
+    assert [h["loss"] for h in h0] == [h["loss"] for h in h1]
+
+
+def test_a_clipped_step_moves_the_weights_by_lr_times_the_threshold():
+    """Plain SGD (no momentum, decay or annealing): one step with a gradient of
+    norm g > c changes the parameters by exactly lr·c (the gradient rescaled to
+    norm c), and the recorded grad_norm is g, the norm before clipping."""
+    X = np.array([[50.0, -20.0], [-30.0, 40.0], [10.0, 60.0], [-70.0, 5.0]])
+    y = np.array([0, 1, 0, 1])
+    torch.manual_seed(0)
+    net = deep.TransferNet(deep.MLP(2, (4,)), 4, 2)
+    before = torch.cat([q.detach().flatten().clone() for q in net.parameters()])
+    ref = deep.TransferNet(deep.MLP(2, (4,)), 4, 2)
+    ref.load_state_dict(net.state_dict())
+    loss = torch.nn.functional.cross_entropy(ref(torch.tensor(X, dtype=torch.float32))[1],
+                                             torch.tensor(y))
+    g = torch.cat([q.flatten() for q in torch.autograd.grad(loss, list(ref.parameters()))])
+    assert g.norm() > 1.0
+    h = deep.train_network(net, X, y, X, n_iter=1, batch_size=4, lr=0.1, momentum=0.0,
+                           weight_decay=0.0, anneal_lr=False, max_grad_norm=1.0,
+                           generator=deep.make_generator(0))
+    after = torch.cat([q.detach().flatten() for q in net.parameters()])
+    assert h[0]["grad_norm"] == pytest.approx(float(g.norm()), rel=1e-4)
+    np.testing.assert_allclose((before - after).numpy(), (0.1 * g / g.norm()).numpy(),
+                               rtol=1e-3, atol=1e-6)
+
+
+def test_deep_methods_clip_by_default_and_check_the_threshold():
+    Xs, ys, Xt, _ = make_domains()
+    Xs, Xt = Xs * 30.0, Xt * 30.0
+    assert deep.DeepTransferMethod.max_grad_norm == 10.0
+    m = _Coral(random_state=0, lr=0.05).fit(Xs, ys, Xt)      # finite under the default
+    assert np.isfinite(m.predict_proba(Xt)).all()
+    off = _Coral(random_state=0, lr=0.05)
+    off.max_grad_norm = None
+    with pytest.raises(FloatingPointError, match="diverged"):
+        off.fit(Xs, ys, Xt)
+    base = off.baseline_estimator().fit(Xs, ys)              # the override reaches the baseline
+    assert base.estimator_.max_grad_norm is None
+    for bad in (0.0, -1.0, "10"):
+        m = _Coral()
+        m.max_grad_norm = bad
+        with pytest.raises(InputError, match="max_grad_norm"):
+            m.fit(Xs, ys, Xt)
+        with pytest.raises(InputError, match="max_grad_norm"):
+            deep.train_network(_net(8, 2), Xs, ys, Xt, n_iter=1, batch_size=8, lr=0.1,
+                               max_grad_norm=bad)
+
+
 def test_seeded_restores_the_global_rng():
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -116,6 +116,28 @@ def test_shallow_architecture_is_the_jmlr_network():
     assert m.transform(Xt).shape == (60, 50)
 
 
+def test_gradient_clipping_deep_only(monkeypatch):
+    """The deep recipe clips the gradient norm at 10 (the deep methods' shared
+    guard against an exploding step); the shallow JMLR protocol does not (the
+    authors' script has no clipping). The value reaches the training loop."""
+    import tltk_core.deep as deep
+
+    assert DANN()._settings()["max_grad_norm"] == 10.0
+    assert DANN(architecture="shallow")._settings()["max_grad_norm"] is None
+    seen = []
+    real = deep.train_network
+
+    def spy(*a, **k):
+        seen.append(k["max_grad_norm"])
+        return real(*a, **k)
+
+    monkeypatch.setattr(deep, "train_network", spy)
+    Xs, ys, Xt, _ = make_domains()
+    for arch in ("deep", "shallow"):
+        DANN(architecture=arch, hidden=(4,), n_epochs=1, random_state=0).fit(Xs, ys, Xt)
+    assert seen == [10.0, None]
+
+
 def test_baseline_is_the_same_network_without_adaptation():
     Xs, ys, Xt, _ = make_domains()
     m = DANN(**SMALL, random_state=0).fit(Xs, ys, Xt)

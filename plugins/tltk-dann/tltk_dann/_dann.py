@@ -34,14 +34,16 @@ from . import INFO
 #: λ = 0.1, per-example learning rate 1e-3 as in the authors' Amazon script;
 #: mini-batches of 10 with the learning rate scaled by 10 so that one batch
 #: step equals ten per-example steps; 30 epochs fixed in advance instead of
-#: reverse validation / early stopping).
+#: reverse validation / early stopping). Deep: gradient-norm clipping at 10
+#: (the deep methods' shared guard against an exploding step, see
+#: ``DeepTransferMethod.max_grad_norm``); shallow: none, as in the authors' script.
 ARCHITECTURES = {
     "deep": dict(hidden=(256, 256), dropout=0.5, n_epochs=50, batch_size=32, lr=0.01,
                  adaptation=1.0, optimizer="sgd", momentum=0.9, weight_decay=5e-4,
-                 anneal_lr=True, activation="relu", schedule=True),
+                 anneal_lr=True, activation="relu", schedule=True, max_grad_norm=10.0),
     "shallow": dict(hidden=(50,), dropout=0.0, n_epochs=30, batch_size=10, lr=0.01,
                     adaptation=0.1, optimizer="sgd", momentum=0.0, weight_decay=0.0,
-                    anneal_lr=False, activation="sigmoid", schedule=False),
+                    anneal_lr=False, activation="sigmoid", schedule=False, max_grad_norm=None),
 }
 
 
@@ -110,7 +112,9 @@ class DANN(DeepTransferMethod):
                     batch_size=self._value("batch_size"), lr=self._value("lr"),
                     optimizer=a["optimizer"], momentum=a["momentum"],
                     weight_decay=a["weight_decay"], anneal_lr=a["anneal_lr"],
-                    activation=a["activation"])
+                    activation=a["activation"],
+                    # an instance attribute overrides the set (as for the other deep plugins)
+                    max_grad_norm=vars(self).get("max_grad_norm", a["max_grad_norm"]))
 
     def _check_params(self):
         self._arch()
