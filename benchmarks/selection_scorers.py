@@ -43,6 +43,8 @@ from tltk_core import load_task
 from tltk_core.selection import SCORERS, score_candidates
 
 DATASETS = ("office-caltech-surf", "20ng-sci-talk")
+#: datasets that played no part in choosing the default scorer: a held-out check
+HELD_OUT = ("reuters",)
 
 # (label, method, hyperparameters) per dataset; few, to keep the run affordable
 CANDIDATES = {
@@ -157,7 +159,7 @@ def _nanmean(values):
 
 def report(records):
     scorers = list(SCORERS)
-    for dataset in DATASETS:
+    for dataset in DATASETS + HELD_OUT:
         recs = [r for r in records if r["dataset"] == dataset]
         if not recs:
             continue
@@ -193,11 +195,12 @@ def report(records):
                   f"{int(np.sum(ch > med))}/{len(ch)}  best {int(np.sum(ch >= best - 1e-9))}"
                   f"/{len(ch)}")
         _candidate_table(recs, scorers)
-    if len({r['dataset'] for r in records}) > 1:
-        print("\n## all tasks: mean regret per scorer (points)")
+    chosen_on = [r for r in records if r["dataset"] in DATASETS]
+    if len({r['dataset'] for r in chosen_on}) > 1:
+        print("\n## office-caltech-surf and 20ng-sci-talk: mean regret per scorer (points)")
         for s in scorers:
             reg = []
-            for r in records:
+            for r in chosen_on:
                 rows = r["candidates"]
                 c = choose(rows, s)
                 if c is not None:
@@ -233,7 +236,7 @@ def _candidate_table(recs, scorers):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", choices=DATASETS, action="append")
+    ap.add_argument("--dataset", choices=DATASETS + HELD_OUT, action="append")
     ap.add_argument("--tasks", help="comma-separated task names (default: the 12 pairs)")
     ap.add_argument("--candidates", choices=("few", "all"), default="few",
                     help="a few methods x hyperparameters, or every installed method")
@@ -242,6 +245,9 @@ def main():
                     help="JSON-lines result store (default selection_scorers.jsonl); "
                          "repeat with --report to merge several")
     ap.add_argument("--report", action="store_true", help="only print the tables")
+    ap.add_argument("--exclude", default="",
+                    help="with --report: candidates left out of every task (comma-separated), "
+                         "e.g. one measured on only some tasks")
     args = ap.parse_args()
     if "TLTK_DATA" not in os.environ:
         os.environ["TLTK_DATA"] = str(Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -253,7 +259,7 @@ def main():
                 for c in list(r["candidates"]) + list(r.get("failed", ()))}
         methods = set(args.methods.split(",")) if args.methods else None
         for dataset in args.dataset or DATASETS:
-            cands = (all_candidates(methods) if args.candidates == "all"
+            cands = (all_candidates(methods) if args.candidates == "all" or dataset not in CANDIDATES
                      else CANDIDATES[dataset])
             info = next(d for d in tltk_core.datasets() if d.name == dataset)
             tasks = args.tasks.split(",") if args.tasks else [t for t in info.info.tasks
@@ -263,7 +269,12 @@ def main():
                 run_task(dataset, t, cands, done, stores[0])
         lines = [json.loads(line) for st in stores if st.exists()
                  for line in st.read_text().splitlines() if line.strip()]
-    report(_by_task(lines))
+    excluded = {c for c in args.exclude.split(",") if c}
+    records = _by_task(lines)
+    for r in records:
+        for c in excluded:
+            r["candidates"].pop(c, None)
+    report(records)
 
 
 if __name__ == "__main__":
