@@ -35,6 +35,8 @@ import torch
 
 from tltk_core import load_task
 
+from _jsonl import read_jsonl
+
 DATASET_TASKS = {
     "office-caltech-surf": [f"{s}:{t}" for s in "CAWD" for t in "CAWD" if s != t],
     "20ng-sci-talk": [f"{s}:{t}" for s in ("crypt-guns", "electronics-mideast", "med-misc",
@@ -141,11 +143,7 @@ def joint_table(dataset, tasks, names, classes):
 
 
 def _load_store(path):
-    rows = []
-    if path and os.path.exists(path):
-        with open(path) as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-    return rows
+    return read_jsonl(path)
 
 
 def _key(r):

@@ -49,6 +49,8 @@ import time
 
 import numpy as np
 
+from _jsonl import read_jsonl
+
 AMAZON = ["books:dvd", "books:electronics", "books:kitchen", "dvd:books", "dvd:electronics",
           "dvd:kitchen", "electronics:books", "electronics:dvd", "electronics:kitchen",
           "kitchen:books", "kitchen:dvd", "kitchen:electronics"]
@@ -158,11 +160,7 @@ def _unscaled(est, clf, Xs, ys, ev, seconds, mib, dataset, task_name):
 
 
 def read_store(path):
-    rows = []
-    if path and os.path.exists(path):
-        with open(path) as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-    return rows
+    return read_jsonl(path)
 
 
 def current_params(method, dataset):

@@ -42,6 +42,8 @@ import tltk_core
 from tltk_core import load_task
 from tltk_core.selection import SCORERS, score_candidates
 
+from _jsonl import read_jsonl
+
 DATASETS = ("office-caltech-surf", "20ng-sci-talk")
 #: datasets that played no part in choosing the default scorer: a held-out check
 HELD_OUT = ("reuters",)
@@ -252,8 +254,7 @@ def main():
     if "TLTK_DATA" not in os.environ:
         os.environ["TLTK_DATA"] = str(Path(__file__).resolve().parents[2] / "shared" / "data")
     stores = [Path(s) for s in (args.store or ["selection_scorers.jsonl"])]
-    lines = [json.loads(line) for st in stores if st.exists()
-             for line in st.read_text().splitlines() if line.strip()]
+    lines = read_jsonl(*stores)
     if not args.report:
         done = {(r["dataset"], r["task"], c) for r in _by_task(lines)
                 for c in list(r["candidates"]) + list(r.get("failed", ()))}
@@ -267,8 +268,7 @@ def main():
             for t in tasks:
                 print(f"{dataset} {t}", flush=True)
                 run_task(dataset, t, cands, done, stores[0])
-        lines = [json.loads(line) for st in stores if st.exists()
-                 for line in st.read_text().splitlines() if line.strip()]
+        lines = read_jsonl(*stores)
     excluded = {c for c in args.exclude.split(",") if c}
     records = _by_task(lines)
     for r in records:
