@@ -40,7 +40,7 @@ import numpy as np
 
 import tltk_core
 from tltk_core import load_task
-from tltk_core.selection import SCORERS, score_candidates
+from tltk_core.selection import SCORERS, get_scorer, score_candidates
 
 from _jsonl import read_jsonl
 
@@ -90,8 +90,13 @@ def _factory(task, method, params):
     return lambda: tltk_core.load(method, **full)
 
 
-def run_task(dataset, task_name, candidates, done, store):
-    """Score every candidate not in ``done`` and append one line per candidate."""
+def run_task(dataset, task_name, candidates, done, store, scorers=None):
+    """Score every candidate not in ``done`` and append one line per candidate.
+
+    A pooled scorer (``ensv``) needs every candidate of the task: its line holds
+    the candidate's target votes (``votes``), and the report ranks the
+    candidates of each task together."""
+    scorer_objs = [get_scorer(x) for x in (scorers or SCORERS)]
     task = load_task(dataset, task_name)
     Xs, ys = task.sources[0].X, np.asarray(task.sources[0].y)
     Xt = task.target.X
@@ -104,9 +109,10 @@ def run_task(dataset, task_name, candidates, done, store):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fitted = {}
+                fitted, pooled = {}, {}
                 scores = score_candidates({label: _factory(task, m, p)}, Xs, ys, Xt,
-                                          random_state=0, fitted=fitted)[label]
+                                          scorer_objs, random_state=0, fitted=fitted,
+                                          pooled_outputs=pooled)[label]
         except Exception as exc:  # e.g. a method that refuses this input: not a candidate
             print(f"  {task_name:>32} {label:>12} FAILED: {type(exc).__name__}: {exc}",
                   flush=True)
@@ -117,8 +123,12 @@ def run_task(dataset, task_name, candidates, done, store):
         seconds = time.perf_counter() - t0
         # target labels: used here, after scoring, only to report accuracy
         acc = float(np.mean(fitted[label].predict(Xt) == yt))
+        votes = pooled.get(label, {})
+        scores = {k: v for k, v in scores.items() if k not in votes}
         rec = {"dataset": dataset, "task": task_name, "candidate": label, "method": m,
                "params": p, "acc": acc, "scores": scores, "seconds": seconds}
+        if votes:  # rounded: 4 decimals move no arg-max that matters
+            rec["votes"] = {k: np.round(v, 4).tolist() for k, v in votes.items()}
         with store.open("a") as f:
             f.write(json.dumps(rec) + "\n")
         print(f"  {task_name:>32} {label:>12} acc {acc:.3f} "
@@ -137,10 +147,35 @@ def _by_task(lines):
             rec["candidates"].update(r["candidates"])
         elif "failed" in r:
             rec.setdefault("failed", {})[r["candidate"]] = r["failed"]
+        elif r["candidate"] in rec["candidates"]:
+            # the same candidate from another store (e.g. a run of the pooled
+            # scorers only): its scores and votes join the first line's; the
+            # first line's accuracy is kept (refits of unseeded classifiers
+            # differ by a few tenths), the largest difference is reported
+            c = rec["candidates"][r["candidate"]]
+            c["scores"].update(r["scores"])
+            c.setdefault("votes", {}).update(r.get("votes", {}))
+            c["acc_diff"] = max(c.get("acc_diff", 0.0), abs(c["acc"] - r["acc"]))
         else:
-            rec["candidates"][r["candidate"]] = {"acc": r["acc"], "scores": r["scores"],
-                                                 "seconds": r.get("seconds")}
+            rec["candidates"][r["candidate"]] = {"acc": r["acc"], "scores": dict(r["scores"]),
+                                                 "seconds": r.get("seconds"),
+                                                 "votes": dict(r.get("votes", {}))}
     return list(tasks.values())
+
+
+def pool_scores(records):
+    """Fill in each pooled scorer's scores per task, from the stored votes of
+    the task's candidates (after --exclude, so an excluded candidate neither
+    votes nor is chosen)."""
+    for rec in records:
+        rows = rec["candidates"]
+        names = {k for v in rows.values() for k in v.get("votes", {})}
+        for name in names:
+            voters = [c for c, v in rows.items() if name in v.get("votes", {})]
+            scores = get_scorer(name).combine([np.asarray(rows[c]["votes"][name])
+                                               for c in voters])
+            for c, sc in zip(voters, scores):
+                rows[c]["scores"][name] = float(sc)
 
 
 def choose(rows, scorer):
@@ -247,6 +282,9 @@ def main():
                     help="JSON-lines result store (default selection_scorers.jsonl); "
                          "repeat with --report to merge several")
     ap.add_argument("--report", action="store_true", help="only print the tables")
+    ap.add_argument("--scorers", default=None,
+                    help="comma-separated scorers to run (default: all); e.g. 'ensv,entropy' "
+                         "needs only the full fit of each candidate")
     ap.add_argument("--exclude", default="",
                     help="with --report: candidates left out of every task (comma-separated), "
                          "e.g. one measured on only some tasks")
@@ -267,13 +305,19 @@ def main():
                                                                 if "+" not in t]
             for t in tasks:
                 print(f"{dataset} {t}", flush=True)
-                run_task(dataset, t, cands, done, stores[0])
+                run_task(dataset, t, cands, done, stores[0],
+                         args.scorers.split(",") if args.scorers else None)
         lines = read_jsonl(*stores)
     excluded = {c for c in args.exclude.split(",") if c}
     records = _by_task(lines)
     for r in records:
         for c in excluded:
             r["candidates"].pop(c, None)
+    pool_scores(records)
+    diffs = [v["acc_diff"] for r in records for v in r["candidates"].values() if "acc_diff" in v]
+    if diffs:
+        print(f"(merged stores: {len(diffs)} candidates measured twice; largest accuracy "
+              f"difference between the two fits {100 * max(diffs):.2f} points)")
     report(records)
 
 

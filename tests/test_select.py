@@ -107,3 +107,23 @@ def test_scorer_names_in_the_help_are_the_real_ones():
     for name in SCORERS:
         assert name in text
     assert f"{DEFAULT_SCORER} (default)" in text
+
+
+def test_ensv_scores_every_candidate_against_all_of_them(files):
+    for jobs in ("1", "2"):
+        r = select("--source", files / "s.npz", "--target", files / "t.npz", "--methods",
+                   "tca", "-p", "tca.n_components=2,3", "-p", "tca.mu=1.0", "--scorer", "ensv",
+                   "--jobs", jobs, "--json")
+        assert r.exit_code == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["scorer"] == "ensv"
+        scores = [c["score"] for c in out["candidates"]]
+        assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
+        # pooled over the three candidates, not each against itself (which gives 1.0)
+        assert min(scores) < 1.0
+        if jobs == "1":
+            first = out
+        else:
+            assert out == {**first, "candidates": [
+                {**c, "seconds": o["seconds"]} for c, o in zip(first["candidates"],
+                                                                out["candidates"])]}

@@ -397,3 +397,67 @@ def test_skada_pipeline():
         "tca", n_components=2))).fit(X, y_masked, sample_domain=sd).predict(
         Xt, sample_domain=sd[sd < 0])
     np.testing.assert_array_equal(pred, pred2)
+
+
+# -- EnsV: a pooled scorer -----------------------------------------------------
+def test_ensemble_agreement_by_hand():
+    one_hot = np.eye(2)
+    a = one_hot[[0, 0, 1, 1]]          # candidate a predicts 0 0 1 1
+    b = one_hot[[0, 1, 1, 1]]          # b: 0 1 1 1
+    c = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.7, 0.3]])  # c: 0 0 1 0
+    # ensemble mean rows: [.97,.03] [.53,.47] [.07,.93] [.23,.77] -> pseudo 0 0 1 1
+    np.testing.assert_allclose(S.ensemble_agreement([a, b, c]), [1.0, 0.75, 0.75])
+    # two identical voters outvote a third: the pseudo-labels are theirs
+    np.testing.assert_allclose(S.ensemble_agreement([b, b, one_hot[[0, 0, 1, 0]]]),
+                               [1.0, 1.0, 0.5])
+    # ties go to the first class: two opposite one-hot voters
+    np.testing.assert_allclose(S.ensemble_agreement([one_hot[[0, 1]], one_hot[[1, 0]]]),
+                               [0.5, 0.5])
+    with pytest.raises(InputError, match="same shape"):
+        S.ensemble_agreement([a, a[:3]])
+    with pytest.raises(InputError, match="at least one"):
+        S.ensemble_agreement([])
+
+
+def test_class_votes_one_hot_or_probabilities(domains):
+    Xs, ys, Xt, _ = domains
+    labels = np.array(["sci", "talk"])[ys]
+    m = _SourceOnly().fit(Xs, labels, Xt)
+    V = S.class_votes(m, Xt, np.array(["sci", "talk"]))
+    assert set(np.unique(V)) <= {0.0, 1.0} and np.all(V.sum(axis=1) == 1)
+    np.testing.assert_array_equal(np.array(["sci", "talk"])[V.argmax(axis=1)], m.predict(Xt))
+    f = _Fixed(label=1, proba=(0.3, 0.7)).fit(Xs, ys, Xt)
+    np.testing.assert_allclose(S.class_votes(f, Xt, np.array([0, 1])), [[0.3, 0.7]] * len(Xt))
+
+
+def test_ensv_ranks_candidates_by_agreement_with_the_majority(domains):
+    Xs, ys, Xt, _ = domains
+    cands = {"zero_a": lambda: _Fixed(0, (0.8, 0.2)), "zero_b": lambda: _Fixed(0, (0.6, 0.4)),
+             "one": lambda: _Fixed(1, (0.1, 0.9))}
+    out = S.score_candidates(cands, Xs, ys, Xt, ["ensv"])
+    # mean probabilities (.5, .5): the tie goes to class 0, so both zeros agree everywhere
+    assert [out[c]["ensv"] for c in cands] == [1.0, 1.0, 0.0]
+    # candidates scored in separate calls give the same scores once combined
+    pooled = {}
+    for name, f in cands.items():
+        S.score_candidates({name: f}, Xs, ys, Xt, ["ensv"], pooled_outputs=pooled)
+    combined = S.get_scorer("ensv").combine([pooled[c]["ensv"] for c in cands])
+    assert list(combined) == [out[c]["ensv"] for c in cands]
+
+
+def test_ensv_on_real_methods_prefers_the_consensus(domains):
+    Xs, ys, Xt, _ = domains
+    cands = {"tca": _tca, "none": lambda: _SourceOnly(),
+             "wrong": lambda: _Fixed(1, (0.0, 1.0))}
+    out = S.score_candidates(cands, Xs, ys, Xt, ["ensv"])
+    assert out["wrong"]["ensv"] < min(out["tca"]["ensv"], out["none"]["ensv"])
+    assert all(0.0 <= v["ensv"] <= 1.0 for v in out.values())
+
+
+def test_ensv_refuses_a_single_method(domains):
+    Xs, ys, Xt, _ = domains
+    m = _tca().fit(Xs, ys, Xt)
+    with pytest.raises(InputError, match="set of candidates"):
+        S.get_scorer("ensv")(m, Xs, ys, Xt)
+    with pytest.raises(InputError, match="at least two"):
+        S.score_candidate(_tca, Xs, ys, Xt, "ensv")

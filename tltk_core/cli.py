@@ -788,12 +788,15 @@ def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
 
     t0 = time.perf_counter()
     fitted = {}
+    pooled = {}
+    votes = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             score = score_candidates({"c": lambda: load(method, **{**base, **params})},
                                      Xs, ys, Xt, [scorer], random_state=seed,
-                                     fitted=fitted)["c"][scorer]
+                                     fitted=fitted, pooled_outputs=pooled)["c"][scorer]
+            votes = pooled.get("c", {}).get(scorer)
             acc = None
             if y_eval is not None:
                 import numpy as np
@@ -803,7 +806,21 @@ def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
     except Exception as exc:  # a failing candidate is reported, the others go on
         score, acc, error = float("nan"), None, f"{type(exc).__name__}: {exc}"
     return {"method": method, "params": params, "score": score, "accuracy": acc,
-            "error": error, "seconds": round(time.perf_counter() - t0, 2)}
+            "error": error, "seconds": round(time.perf_counter() - t0, 2), "votes": votes}
+
+
+def _combine_pooled(scorer, results):
+    """Scores of a pooled scorer (ensv): each candidate against all the others,
+    once every candidate has been fitted (in this process or in workers)."""
+    from .selection import get_scorer
+
+    s = get_scorer(scorer)
+    if not s.pooled:
+        return
+    voted = [r for r in results if r["error"] is None and r.get("votes") is not None]
+    if voted:
+        for r, score in zip(voted, s.combine([r["votes"] for r in voted])):
+            r["score"] = float(score)
 
 
 @cli.command("select")
@@ -817,7 +834,7 @@ def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
               help="Candidate methods ('all': every installed method that works without "
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
-              help="Unsupervised scorer: iwv (default), reverse, dev, entropy or snd.")
+              help="Unsupervised scorer: iwv (default), reverse, dev, entropy, snd or ensv.")
 @click.option("-p", "--param", "params", multiple=True, metavar="[METHOD.]KEY=V1,V2",
               help="Values to try for a hyperparameter, replacing the method's search space.")
 @click.option("--budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
@@ -924,9 +941,9 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
             r = _score_one(m, point, base, Xs, ys, Xt, scorer, seed, evaluation.X, y_eval)
             results.append(r)
             if not as_json:
+                done = ("fitted" if get_scorer(scorer).pooled else f"score {r['score']:.4f}")
                 click.echo(f"[{i}/{len(jobs_list)}] {_candidate_label(m, point)}: "
-                           + (f"score {r['score']:.4f}" if r["error"] is None
-                              else f"FAILED: {r['error']}")
+                           + (done if r["error"] is None else f"FAILED: {r['error']}")
                            + f" ({r['seconds']:.1f} s)", err=True)
     else:
         from joblib import Parallel, delayed
@@ -934,6 +951,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
         results = Parallel(n_jobs=jobs)(
             delayed(_score_one)(m, point, base, Xs, ys, Xt, scorer, seed, evaluation.X, y_eval)
             for m, point, base in jobs_list)
+    _combine_pooled(scorer, results)
     scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
     if not scored:
         raise _Failure("no candidate could be scored: "

@@ -31,6 +31,12 @@ Scorers (``SCORERS``; ``get_scorer(name)``):
     softmax (temperature 0.05) of the cosine similarities between target
     probability vectors (or, for methods without ``predict_proba``, target
     features from ``transform``).
+``ensv``
+    Ensemble validation, EnsV (Hu, Luo, Liang & Foo, NeurIPS 2024 Datasets
+    and Benchmarks): the average target prediction of all the candidates is a
+    pseudo-label; each candidate scores its agreement with it. A *pooled*
+    scorer: it ranks a set of candidates (``score_candidates``, ``tltk
+    select``), never one method alone.
 
 The default (``DEFAULT_SCORER = "iwv"``) was chosen by evidence, not
 preference, by a rule fixed before the full run: in
@@ -74,7 +80,8 @@ __all__ = [
     "Scorer", "NotScorable", "IWV", "DEV", "ReverseValidation", "PredictionEntropy", "SND", "SCORERS",
     "DEFAULT_SCORER", "get_scorer", "applicable", "score_candidate", "score_candidates",
     "DomainAwareSplit", "density_ratio", "prediction_entropy", "soft_neighborhood_density",
-    "importance_weighted_error", "dev_risk", "choose_domain_C",
+    "importance_weighted_error", "dev_risk", "choose_domain_C", "EnsembleValidation",
+    "class_votes", "ensemble_agreement",
 ]
 
 #: grid of inverse regularisation strengths for the domain classifier; the
@@ -125,6 +132,49 @@ def soft_neighborhood_density(Z, temperature=0.05):
     # H_i = -sum_j P_ij log P_ij = lse_i - sum_j P_ij S_ij
     H = lse - (P * S).sum(axis=1)
     return float(H.mean())
+
+
+def class_votes(method, X, classes):
+    """The target "vote" of a fitted method: its ``predict_proba`` rows when it
+    has them, else the one-hot rows of ``predict`` — an ``(n, len(classes))``
+    array whose columns follow ``classes`` (the sorted source labels)."""
+    classes = np.asarray(classes)
+    if hasattr(method, "predict_proba"):
+        P = np.asarray(method.predict_proba(X), dtype=np.float64)
+        mc = getattr(method, "classes_", None)
+        if P.ndim == 2 and P.shape[1] == classes.size and (
+                mc is None or np.array_equal(np.asarray(mc), classes)):
+            return P
+    pred = np.asarray(method.predict(X))
+    idx = np.searchsorted(classes, pred)
+    idx = np.clip(idx, 0, classes.size - 1)
+    if not np.array_equal(classes[idx], pred):
+        raise InputError("a candidate predicted a label that is not a source class")
+    V = np.zeros((pred.shape[0], classes.size))
+    V[np.arange(pred.shape[0]), idx] = 1.0
+    return V
+
+
+def ensemble_agreement(votes):
+    """EnsV scores (Hu, Luo, Liang & Foo, NeurIPS 2024 Datasets and Benchmarks).
+
+    ``votes``: one ``(n, k)`` array per candidate (probabilities or one-hot
+    predictions on the same ``n`` target rows, same class order). The ensemble
+    is their plain average; its arg-max is a pseudo-label per row (ties: the
+    first class). Each candidate's score is the fraction of rows where its own
+    arg-max equals the pseudo-label: its accuracy against the ensemble. No label
+    is used; the ensemble is at least as good as the worst candidate in
+    expectation, which is the method's guarantee against the worst choice.
+    """
+    votes = [np.asarray(v, dtype=np.float64) for v in votes]
+    if not votes:
+        raise InputError("ensemble_agreement needs at least one candidate's votes")
+    shape = votes[0].shape
+    if len(shape) != 2 or any(v.shape != shape for v in votes):
+        raise InputError("every candidate's votes must be an (n_samples, n_classes) array "
+                         f"of the same shape; got {[v.shape for v in votes]}")
+    pseudo = np.mean(votes, axis=0).argmax(axis=1)
+    return np.array([float(np.mean(v.argmax(axis=1) == pseudo)) for v in votes])
 
 
 def importance_weighted_error(wrong, weights):
@@ -252,6 +302,11 @@ class _Data:
         self._folds = {}
         self._iw = {}
         self._C = None
+
+    @property
+    def classes(self):
+        """The sorted source labels (the class order of every candidate's votes)."""
+        return np.unique(self.ys)
 
     def folds(self, n_splits):
         if n_splits not in self._folds:
@@ -385,6 +440,9 @@ class Scorer:
     description = ""
     needs = None
     needs_full_fit = True
+    #: pooled scorers score a candidate against the others (``_score`` returns
+    #: its contribution, ``combine`` turns all contributions into scores)
+    pooled = False
 
     def __call__(self, method, Xs, ys, Xt, *, random_state=0):
         if self.needs_full_fit and not hasattr(method, "classes_"):
@@ -558,7 +616,36 @@ class SND(Scorer):
         return soft_neighborhood_density(Z, self.temperature)
 
 
-SCORERS = {s.name: s for s in (IWV(), DEV(), ReverseValidation(), PredictionEntropy(), SND())}
+class EnsembleValidation(Scorer):
+    """EnsV: agreement with the ensemble of all candidates (Hu et al., NeurIPS
+    2024 D&B; :func:`ensemble_agreement`).
+
+    A *pooled* scorer: a candidate's score depends on the other candidates, so
+    it scores a set (:func:`score_candidates`, ``tltk select``), never one
+    fitted method alone. Each candidate votes with its target probabilities, or
+    one-hot predictions when it has no ``predict_proba``; every candidate
+    applies.
+    """
+
+    name = "ensv"
+    description = "agreement with the average prediction of all candidates (EnsV)"
+    pooled = True
+
+    def __call__(self, method, Xs, ys, Xt, *, random_state=0):
+        raise InputError("scorer 'ensv' ranks a set of candidates against their ensemble; "
+                         "use score_candidates(...) or 'tltk select', not one fitted method")
+
+    def _score(self, fits):
+        """This candidate's votes on the target (combined by :meth:`combine`)."""
+        d = fits.data
+        return class_votes(fits.full(), d.Xt, d.classes)
+
+    def combine(self, votes):
+        return ensemble_agreement(votes)
+
+
+SCORERS = {s.name: s for s in (IWV(), DEV(), ReverseValidation(), PredictionEntropy(), SND(),
+                                         EnsembleValidation())}
 #: chosen by benchmarks/selection_scorers.py: the scorer whose choice had the
 #: smallest mean regret over the benchmarked tasks of office-caltech-surf and
 #: 20ng-sci-talk among those applicable to every candidate (see the module docstring)
@@ -633,7 +720,7 @@ def score_candidate(method_factory, Xs, ys, Xt, scorer, *, random_state=0):
 
 
 def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, strict=False,
-                     fitted=None):
+                     fitted=None, pooled_outputs=None):
     """Scores of several candidates by several scorers, sharing every fit.
 
     ``candidates``: mapping name -> factory returning an unfitted method.
@@ -644,6 +731,12 @@ def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, st
     once for all candidates. ``fitted``: an optional dict that receives, per
     candidate, the method fitted on all of ``(Xs, ys, Xt)`` (fitted here when no
     scorer needed it), so the chosen candidate need not be fitted again.
+
+    A pooled scorer (``ensv``) ranks the candidates given here against each
+    other. ``pooled_outputs``: an optional dict that receives
+    ``{candidate: {scorer name: output}}``, each candidate's contribution to
+    the pooled scores, so that candidates scored in separate calls (parallel
+    workers) can be ranked together with ``scorer.combine``.
     """
     if not hasattr(candidates, "items"):
         raise InputError("candidates must be a mapping name -> method factory")
@@ -651,7 +744,11 @@ def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, st
     if not scorers:
         raise InputError("scorers is empty: give at least one scorer name")
     data = _Data(Xs, ys, Xt, random_state)
+    if strict and len(candidates) < 2 and any(s.pooled for s in scorers):
+        raise InputError("a pooled scorer (ensv) ranks a set of candidates; give at least "
+                         "two")
     out = {}
+    pooled = {}
     for cname, factory in candidates.items():
         if not callable(factory):
             raise InputError(f"candidate {cname!r}: method_factory must be callable "
@@ -668,7 +765,11 @@ def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, st
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 try:
-                    row[s.name] = float(s._score(fits))
+                    if s.pooled:
+                        pooled.setdefault(s.name, {})[cname] = s._score(fits)
+                        row[s.name] = float("nan")  # filled in once all are fitted
+                    else:
+                        row[s.name] = float(s._score(fits))
                 except NotScorable:
                     if strict:
                         raise
@@ -678,6 +779,15 @@ def score_candidates(candidates, Xs, ys, Xt, scorers=None, *, random_state=0, st
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 fitted[cname] = fits.full()
+    for s in scorers:
+        contrib = pooled.get(s.name)
+        if not contrib:
+            continue
+        for cname, score in zip(contrib, s.combine(list(contrib.values()))):
+            out[cname][s.name] = float(score)
+        if pooled_outputs is not None:
+            for cname, v in contrib.items():
+                pooled_outputs.setdefault(cname, {})[s.name] = v
     return out
 
 
