@@ -13,6 +13,11 @@ source-only networks, and DANN's shallow protocol against the DANN paper.
     python benchmarks/deep_methods.py --datasets amazon-reviews \
         --store runs.jsonl --report
 
+    # a non-default setting of the methods (same for each; with --store the
+    # method is stored as e.g. "deepcoral[coral_weight=auto]", and --report
+    # needs the same --params to find it)
+    ... --methods deepcoral --params coral_weight=auto --store coral.jsonl
+
 For each dataset and task it prints: the source-only network (the method
 with its transfer loss off: same network, same schedule, same seed; trained
 once and shared by the methods whose networks coincide at trade-off 0), each
@@ -156,13 +161,39 @@ def _clipped(history, max_grad_norm):
     return float(np.mean([h["grad_norm"] > max_grad_norm for h in history]))
 
 
-def stored_runs(dataset, tasks, names, classes, seeds, store):
+def parse_params(items):
+    """``["key=value", ...]`` → dict; a value is read as JSON when it parses
+    (numbers, true/false, null, lists), else kept as a string ("auto")."""
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--params takes key=value; got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def method_label(name, params):
+    """The stored method name: the plain name for the defaults, else
+    ``name[k=v,...]``."""
+    if not params:
+        return name
+    return name + "[" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + "]"
+
+
+def stored_runs(dataset, tasks, names, classes, seeds, store, params=None):
     """Resumable benchmark: for each task and seed, the source-only network
     (once per group of methods whose networks coincide at trade-off 0, stored
     under the method name ``source-only``) and each method, one fit each; every
     fit appends one JSON line to ``store`` (accuracy on the scored set, CPU and
     wall seconds of the fit, load average, peak RSS of the process, share of
-    clipped steps); fits already in the store are skipped."""
+    clipped steps); fits already in the store are skipped. ``params`` (a
+    dict) is passed to every method and to the source-only network's
+    constructor (whose transfer weight is then set to 0)."""
+    params = params or {}
     done = {_key(r) for r in _load_store(store)}
     groups = {}
     for n in names:
@@ -172,7 +203,9 @@ def stored_runs(dataset, tasks, names, classes, seeds, store):
     ref = classes[names[0]]
     for seed in seeds:
         for t in tasks:
-            todo = [n for n in ["source-only", *names] if (dataset, t, seed, n) not in done]
+            todo = [n for n in ["source-only", *names]
+                    if (dataset, t, seed, n if n == "source-only" else method_label(n, params))
+                    not in done]
             if not todo:
                 continue
             task = load_task(dataset, t)
@@ -181,18 +214,23 @@ def stored_runs(dataset, tasks, names, classes, seeds, store):
             for n in todo:
                 t0, c0 = time.perf_counter(), time.process_time()
                 if n == "source-only":
-                    est = ref(random_state=seed).baseline_estimator().fit(Xs, ys)
+                    est = ref(random_state=seed, **params).baseline_estimator().fit(Xs, ys)
                     fitted = est.estimator_
                 else:
-                    est = fitted = classes[n](random_state=seed)
+                    est = fitted = classes[n](random_state=seed, **params)
                     est.fit(Xs, ys, task.target.X)
                 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
                 st = fitted._settings()
-                rec = {"dataset": dataset, "task": t, "seed": seed, "method": n,
+                label = n if n == "source-only" else method_label(n, params)
+                rec = {"dataset": dataset, "task": t, "seed": seed, "method": label,
                        "acc": float(np.mean(est.predict(Xe) == ye)), "cpu_s": round(cpu, 2),
                        "wall_s": round(wall, 2), "load": round(os.getloadavg()[0], 2),
                        "peak_mib": round(_peak_mib()), "n_iter": fitted.n_iter_,
                        "clipped": round(_clipped(fitted.history_, st.get("max_grad_norm")), 4)}
+                if params:
+                    rec["params"] = params
+                if "coral_weight" in fitted.history_[-1]:   # Deep CORAL's "auto" weight at the end
+                    rec["coral_weight_end"] = round(fitted.history_[-1]["coral_weight"], 4)
                 with open(store, "a") as fh:
                     fh.write(json.dumps(rec) + "\n")
                 print(json.dumps(rec), flush=True)
@@ -276,17 +314,23 @@ def main(argv=None):
     ap.add_argument("--store", help="JSON-lines file: append one line per fit, skip stored fits")
     ap.add_argument("--seeds", nargs="*", type=int, default=[0], help="seeds (with --store)")
     ap.add_argument("--report", action="store_true", help="print the tables from --store")
+    ap.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="non-default constructor parameters of the methods (with --store)")
     args = ap.parse_args(argv)
+    params = parse_params(args.params)
+    if params and not (args.store or args.report):
+        raise SystemExit("--params is supported with --store (and --report)")
     torch.set_num_threads(args.threads)
     if args.report:
         for ds in args.datasets:
-            report(ds, args.tasks or DATASET_TASKS[ds], args.methods, args.store)
+            report(ds, args.tasks or DATASET_TASKS[ds],
+                   [method_label(n, params) for n in args.methods], args.store)
         return
     classes = _classes()
     if args.store:
         for ds in args.datasets:
             stored_runs(ds, args.tasks or DATASET_TASKS[ds], args.methods, classes, args.seeds,
-                        args.store)
+                        args.store, params)
         return
     if args.timing:
         timing(*args.timing, args.methods, classes)

@@ -48,7 +48,8 @@ from .method import TransferMethod, check_param, check_widths
 
 __all__ = [
     "choose_device", "make_generator", "seeded", "batch_tensor", "MLP", "GradientReversal",
-    "grad_reverse", "mk_mmd", "gaussian_bandwidths", "coral_loss", "dann_lambda",
+    "grad_reverse", "mk_mmd", "quadruple_kernels", "linear_mmd_value", "linear_mmd_h",
+    "optimal_kernel_weights", "gaussian_bandwidths", "coral_loss", "dann_lambda",
     "annealed_lr", "train_network", "predict_network", "TransferNet", "DeepTransferMethod",
     "SourceOnlyNetwork", "text_progress",
 ]
@@ -268,6 +269,8 @@ def mk_mmd(Xs, Xt, multipliers=DAN_MULTIPLIERS, estimator="linear", weights=None
         raise InputError(f"estimator must be 'linear' or 'biased'; got {estimator!r}")
     m = len(multipliers)
     w = [1.0 / m] * m if weights is None else [float(v) for v in weights]
+    if estimator == "linear":
+        return linear_mmd_value(quadruple_kernels(Xs, Xt, multipliers), w)
     Z = torch.cat([Xs, Xt], 0)
     D = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
     gammas = gaussian_bandwidths(D, multipliers)
@@ -277,20 +280,99 @@ def mk_mmd(Xs, Xt, multipliers=DAN_MULTIPLIERS, estimator="linear", weights=None
     # autograd ops per call, which dominated DAN's step time)
     inv_g = 1.0 / torch.stack(gammas).to(D.dtype)
     w_t = torch.tensor(w, dtype=D.dtype, device=D.device)
+    K = torch.exp(-D.unsqueeze(-1) * inv_g) @ w_t
+    return K[:ns, :ns].mean() + K[ns:, ns:].mean() - 2 * K[:ns, ns:].mean()
 
-    def kern(d):
-        return torch.exp(-d.unsqueeze(-1) * inv_g) @ w_t
 
-    if estimator == "biased":
-        K = kern(D)
-        return K[:ns, :ns].mean() + K[ns:, ns:].mean() - 2 * K[:ns, ns:].mean()
+def quadruple_kernels(Xs, Xt, multipliers=DAN_MULTIPLIERS):
+    """Per-kernel values on the disjoint quadruples of the linear-time MMD.
+
+    Returns a tensor of shape (4, q, m), q = min(n_s, n_t) // 2 quadruples
+    z_i = (s_{2i-1}, s_{2i}, t_{2i-1}, t_{2i}) and m kernels: along the first
+    axis k_u(s,s'), k_u(t,t'), k_u(s,t'), k_u(s',t), with the Gaussian kernels
+    of :func:`mk_mmd` (bandwidths from the pooled batch's mean pairwise squared
+    distance). Gradients flow to ``Xs`` and ``Xt``. :func:`linear_mmd_value`
+    turns it into the weighted estimate, :func:`linear_mmd_h` into the
+    per-kernel h-statistics that the kernel-weight QP needs — one kernel
+    evaluation serves both.
+    """
+    Z = torch.cat([Xs, Xt], 0)
+    D = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
+    gammas = gaussian_bandwidths(D, multipliers)
+    ns = Xs.shape[0]
     n = min(ns, Xt.shape[0]) // 2 * 2
     if n < 2:
         raise InputError("the linear-time MMD needs at least two samples of each domain")
+    # all m kernels in one broadcast exp (a Python sum of m exps costs ~5m tiny
+    # autograd ops per call, which dominated DAN's step time)
+    inv_g = 1.0 / torch.stack(gammas).to(D.dtype)
     i = torch.arange(0, n, 2)
     s1, s2, t1, t2 = i, i + 1, ns + i, ns + i + 1
-    k = kern(torch.stack([D[s1, s2], D[t1, t2], D[s1, t2], D[s2, t1]]))
+    d = torch.stack([D[s1, s2], D[t1, t2], D[s1, t2], D[s2, t1]])
+    return torch.exp(-d.unsqueeze(-1) * inv_g)
+
+
+def linear_mmd_value(K4, weights):
+    """The linear-time MK-MMD² estimate (Gretton et al. 2012; Long et al. 2015,
+    eq. 5) from :func:`quadruple_kernels` output ``K4`` and kernel weights β
+    (a sequence or a tensor): mean over quadruples of Σ_u β_u h_u(z_i)."""
+    w_t = torch.as_tensor(weights, dtype=K4.dtype, device=K4.device)
+    k = K4 @ w_t
     return (k[0] + k[1] - k[2] - k[3]).mean()
+
+
+def linear_mmd_h(K4):
+    """Per-quadruple, per-kernel h-statistics h_u(z_i) = k_u(s,s') + k_u(t,t')
+    − k_u(s,t') − k_u(s',t), shape (q, m), from :func:`quadruple_kernels`.
+    Their mean over i is the linear-time MMD² of kernel u (d_u); their
+    covariance over i is Q of the kernel-weight QP (:func:`optimal_kernel_weights`)."""
+    return K4[0] + K4[1] - K4[2] - K4[3]
+
+
+def optimal_kernel_weights(d, Q, eps=1e-3):
+    """Kernel weights β that maximise the test power of the linear-time MK-MMD.
+
+    Gretton et al. (NIPS 2012, "Optimal kernel choice for large-scale
+    two-sample tests"), as used by DAN (Long et al. 2015, eq. 7): solve
+    min_β β^T (Q + εI) β subject to d^T β = 1, β ≥ 0, where d_u is the
+    linear-time MMD² estimate of kernel u and Q the covariance of the
+    h-statistics across kernels, then rescale β to sum 1. Maximising
+    d^T β / sqrt(β^T Q β) (the test power ratio) over β ≥ 0 is this QP up to
+    the scale of β. ``d`` and ``Q`` are numpy arrays (m,) and (m, m).
+
+    Returns the weights (numpy, ≥ 0, sum 1), or None when no entry of d is
+    positive: then the constraint d^T β = 1 is infeasible (no kernel sees the
+    domains apart) and the caller keeps a fixed choice (DAN: uniform).
+    The QP (m ≈ 33 variables) is solved by SLSQP (scipy) on the objective
+    scaled to unit diagonal maximum, which does not move its minimiser, from
+    the feasible start β ∝ max(d, 0).
+    """
+    from scipy.optimize import minimize
+
+    d = np.asarray(d, dtype=np.float64).ravel()
+    Q = np.asarray(Q, dtype=np.float64)
+    m = d.shape[0]
+    if Q.shape != (m, m):
+        raise InputError(f"Q must be ({m}, {m}) for {m} kernels; got shape {Q.shape}")
+    if not (np.all(np.isfinite(d)) and np.all(np.isfinite(Q))):
+        raise InputError("d and Q must be finite")
+    if not np.any(d > 0):
+        return None
+    A = (Q + Q.T) / 2 + float(eps) * np.eye(m)
+    A = A / max(float(np.max(np.abs(np.diag(A)))), 1e-300)
+    c = float(np.max(d))
+    dn = d / c                           # constraint dn^T b = 1 with b = c β: same direction
+    b0 = np.maximum(dn, 0.0)
+    b0 = b0 / (dn @ b0)
+    res = minimize(lambda b: b @ A @ b, b0, jac=lambda b: 2.0 * (A @ b), method="SLSQP",
+                   bounds=[(0.0, None)] * m,
+                   constraints=[{"type": "eq", "fun": lambda b: dn @ b - 1.0,
+                                 "jac": lambda b: dn}],
+                   options={"ftol": 1e-14, "maxiter": 500})
+    b = np.maximum(res.x if np.all(np.isfinite(res.x)) else b0, 0.0)
+    if b @ A @ b > b0 @ A @ b0 or not b.sum() > 0:   # never worse than the start
+        b = b0
+    return b / b.sum()
 
 
 def coral_loss(Hs, Ht):
@@ -394,6 +476,13 @@ def train_network(net, Xs, ys, Xt, *, n_iter, batch_size, lr, transfer_loss=None
     Returns the history: one dict per iteration with the ``loss``, the
     classification loss ``cls``, the ``transfer`` loss and ``grad_norm``, the
     gradient norm before clipping.
+
+    A ``transfer_loss`` with an ``observe`` attribute (a callable) is shown
+    that iteration's record after each step: ``observe(info)`` may return a
+    dict, which is added to the record (e.g. Deep CORAL's ``coral_weight="auto"``
+    keeps running means of the two losses this way and logs its weight). A
+    transfer loss may thus adapt to the classification loss, which it does not
+    see otherwise.
     """
     device = torch.device(device)
     net.to(device)
@@ -418,6 +507,7 @@ def train_network(net, Xs, ys, Xt, *, n_iter, batch_size, lr, transfer_loss=None
     for m in extra_modules:
         m.train()
     history = []
+    observe = getattr(transfer_loss, "observe", None)
     before = [p.detach().clone() for m in extra_modules for p in m.parameters()]
     for it in range(n_iter):
         p = it / n_iter
@@ -453,6 +543,8 @@ def train_network(net, Xs, ys, Xt, *, n_iter, batch_size, lr, transfer_loss=None
         if max_grad_norm is not None and info["grad_norm"] > max_grad_norm:
             torch.nn.utils.clip_grads_with_norm_(params, max_grad_norm, g_norm, foreach=True)
         opt.step()
+        if observe is not None:
+            info.update(observe(info) or {})
         history.append(info)
         if progress is not None:
             progress(it + 1, n_iter, info)

@@ -15,7 +15,7 @@ INFO = MethodInfo(
     requires=("torch",),
     summary=("Deep adaptation network: source-label training plus a multi-kernel MMD "
              "between the domains on the last hidden layers and the classifier layer "
-             "(Long et al., ICML 2015)."),
+             "with learned kernel weights (Long et al., ICML 2015)."),
     reference="""\
 @inproceedings{long2015learning,
   title     = {Learning Transferable Features with Deep Adaptation Networks},

@@ -8,12 +8,26 @@ multiplicative step 2^(1/2) around γ, the batch's mean pairwise squared
 distance, estimated in linear time as in the paper (``mmd_estimator="biased"``
 gives the quadratic estimate).
 
+The kernel weights β (one vector per adapted layer, β ≥ 0, Σβ = 1) are learned
+as in the paper (section 3): DAN alternates network SGD with β fixed and a
+β-step that maximises the test power of the linear-time MK-MMD (Gretton et
+al. 2012), the QP min β^T(Q + εI)β s.t. d^T β = 1, β ≥ 0
+(:func:`tltk_core.deep.optimal_kernel_weights`). Here the β-step runs once per
+epoch, on the per-kernel h-statistics of every quadruple of that epoch's
+batches (d their mean, Q their covariance); the first epoch uses uniform
+weights. ``kernel_weights="uniform"`` keeps β uniform throughout.
+
 torch is imported with this module, which the plugin loads only on use.
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from tltk_core import check_param
-from tltk_core.deep import DeepTransferMethod, mk_mmd
+from tltk_core.deep import (DAN_MULTIPLIERS, DeepTransferMethod, linear_mmd_h, linear_mmd_value,
+                            mk_mmd, optimal_kernel_weights, quadruple_kernels)
 
 from . import INFO
 
@@ -29,6 +43,13 @@ class DAN(DeepTransferMethod):
     mmd_estimator : {"linear", "biased"}
         MK-MMD estimate: the unbiased linear-time one of the paper, or the
         biased quadratic one.
+    kernel_weights : {"learned", "uniform"}
+        β of the multi-kernel: learned per adapted layer to maximise the
+        MK-MMD test power (the paper; re-solved once per epoch from that
+        epoch's h-statistics), or equal weights 1/m.
+    kernel_eps : float
+        ε of the β-QP, the ridge added to the h-statistics' covariance Q
+        (the paper's 1e-3).
     n_adapted : int or None
         How many of the MLP's last hidden layers are adapted (None: all); the
         classifier layer is always adapted. A user backbone adapts its output.
@@ -43,16 +64,30 @@ class DAN(DeepTransferMethod):
         Seeds weights, dropout and batch order (reproducible on CPU).
     progress : None, True or callable(i, n, info)
         True writes progress lines to stderr.
+
+    Attributes
+    ----------
+    kernel_weights_ : list of numpy arrays
+        The final β of each adapted layer (hidden layers first, classifier
+        layer last).
+    beta_history_ : list of dict
+        One entry per β-step: ``epoch`` (the epoch whose statistics were used),
+        ``beta`` (list per layer), ``d`` (per-kernel MMD² per layer),
+        ``fallback`` (per layer: True when no d_u was positive and β fell back
+        to uniform).
     """
 
     info = INFO
     _trade_off_name = "mmd_weight"
 
-    def __init__(self, mmd_weight=1.0, mmd_estimator="linear", n_adapted=None, backbone=None,
-                 hidden=(256, 256), dropout=0.5, n_epochs=50, batch_size=32, lr=0.01,
-                 device="auto", random_state=None, progress=None):
+    def __init__(self, mmd_weight=1.0, mmd_estimator="linear", kernel_weights="learned",
+                 kernel_eps=1e-3, n_adapted=None, backbone=None, hidden=(256, 256), dropout=0.5,
+                 n_epochs=50, batch_size=32, lr=0.01, device="auto", random_state=None,
+                 progress=None):
         self.mmd_weight = mmd_weight
         self.mmd_estimator = mmd_estimator
+        self.kernel_weights = kernel_weights
+        self.kernel_eps = kernel_eps
         self.n_adapted = n_adapted
         self.backbone = backbone
         self.hidden = hidden
@@ -66,13 +101,54 @@ class DAN(DeepTransferMethod):
 
     def _check_params(self):
         check_param(self.mmd_estimator, "mmd_estimator", choices=("linear", "biased"))
+        check_param(self.kernel_weights, "kernel_weights", choices=("learned", "uniform"))
+        check_param(self.kernel_eps, "kernel_eps", kind=float, low=0.0, low_inclusive=False)
         check_param(self.n_adapted, "n_adapted", kind=int, low=1, allow_none=True)
         super()._check_params()
+
+    def _fit(self, Xs, ys, Xt, yt):
+        """Train (the base class's loop) and keep the β-steps' results."""
+        self._beta_state = None
+        super()._fit(Xs, ys, Xt, yt)
+        state = self._beta_state
+        m = len(DAN_MULTIPLIERS)
+        if state is None:                 # mmd_weight = 0: no MMD, no β
+            self.kernel_weights_, self.beta_history_ = [], []
+        else:
+            self.kernel_weights_ = [np.full(m, 1.0 / m) if b is None else b.copy()
+                                    for b in state["beta"]]
+            self.beta_history_ = state["history"]
+        del self._beta_state
+        return self
 
     def _transfer(self, net, width, n_classes, trade_off):
         backbone = net.backbone
         n_adapted = self.n_adapted
         estimator = self.mmd_estimator
+        learned = self.kernel_weights == "learned"
+        eps = float(self.kernel_eps)
+        n_epochs = int(self._settings()["n_epochs"])
+        m = len(DAN_MULTIPLIERS)
+        uniform = [1.0 / m] * m
+        # β per layer (None = uniform) and, for the β-step, the running sums of
+        # the h-statistics of the current epoch: count, Σh (m), Σ h h^T (m×m)
+        state = {"beta": None, "sums": None, "epoch": 0, "history": []}
+        self._beta_state = state
+
+        def solve_beta():
+            """The β-step: one QP per layer from the epoch's statistics."""
+            betas, ds, falls = [], [], []
+            for n, s1, s2 in state["sums"]:
+                d = s1 / n
+                Q = (s2 - n * np.outer(d, d)) / max(n - 1, 1)
+                b = optimal_kernel_weights(d, Q, eps=eps)
+                falls.append(b is None)       # no positive d_u: uniform next epoch
+                betas.append(b)
+                ds.append(d)
+            state["beta"] = betas
+            state["history"].append({"epoch": state["epoch"], "d": ds, "fallback": falls,
+                                     "beta": [np.full(m, 1.0 / m) if b is None else b
+                                              for b in betas]})
 
         def loss(fs, ls, ft, lt, p):
             k = fs.shape[0]
@@ -83,6 +159,31 @@ class DAN(DeepTransferMethod):
                 chosen = hidden if n_adapted is None else hidden[-n_adapted:]
                 layers = [(h[:k], h[k:]) for h in chosen]
             layers.append((ls, lt))
-            return trade_off * sum(mk_mmd(s, t, estimator=estimator) for s, t in layers)
+            if state["beta"] is None:
+                state["beta"] = [None] * len(layers)
+            if not learned:
+                return trade_off * sum(mk_mmd(s, t, estimator=estimator) for s, t in layers)
+            # p = it / n_iter and n_iter = n_epochs × batches per epoch, so this
+            # is the epoch index; at its change the β-step uses the finished
+            # epoch's statistics (network fixed meanwhile), then SGD resumes
+            epoch = int(math.floor(p * n_epochs + 1e-9))
+            if epoch != state["epoch"]:
+                if state["sums"] is not None:
+                    solve_beta()
+                state["epoch"], state["sums"] = epoch, None
+            total, sums = 0.0, state["sums"] or [None] * len(layers)
+            for j, (s, t) in enumerate(layers):
+                w = uniform if state["beta"][j] is None else state["beta"][j]
+                K4 = quadruple_kernels(s, t)
+                if estimator == "linear":
+                    total = total + linear_mmd_value(K4, w)
+                else:
+                    total = total + mk_mmd(s, t, estimator=estimator, weights=w)
+                H = linear_mmd_h(K4.detach()).double().cpu().numpy()
+                prev = sums[j]
+                sums[j] = ((H.shape[0], H.sum(0), H.T @ H) if prev is None else
+                           (prev[0] + H.shape[0], prev[1] + H.sum(0), prev[2] + H.T @ H))
+            state["sums"] = sums
+            return trade_off * total
 
         return loss, ()

@@ -91,6 +91,9 @@ def test_coral_reduces_the_covariance_gap():
 
 @pytest.mark.parametrize("params,name", [({"layer": "fc7"}, "layer"),
                                          ({"coral_weight": -1.0}, "coral_weight"),
+                                         ({"coral_weight": "automatic"}, "coral_weight"),
+                                         ({"coral_weight": None}, "coral_weight"),
+                                         ({"coral_weight": True}, "coral_weight"),
                                          ({"hidden": ()}, "hidden")])
 def test_bad_hyperparameters(params, name):
     Xs, ys, Xt, _ = make_domains()
@@ -145,3 +148,97 @@ def test_raw_count_input_trains_under_the_default_gradient_clipping():
     assert max(h["grad_norm"] for h in m.history_) > 10.0     # clipping was needed
     assert np.isfinite(m.predict_proba(Xt)).all()
     assert np.mean(m.predict(Xs) == ys) > 0.8
+
+
+# -- coral_weight="auto": the paper's rule for λ ------------------------------------
+def _auto_case(**kw):
+    Xs, ys, Xt, _ = make_domains(n_classes=3, n_source=120, n_target=120, shift=1.0)
+    params = dict(hidden=(16,), n_epochs=40, batch_size=16, dropout=0.0, random_state=0)
+    params.update(kw)
+    return Xs, ys, Xt, DeepCORAL(**params)
+
+
+def _end(hist, key):
+    k = max(len(hist) // 10, 1)
+    return float(np.mean([h[key] for h in hist[-k:]]))
+
+
+def test_auto_weight_is_the_ratio_of_the_running_means_set_once_at_mid_run():
+    """λ = 1 for the first half; at the first iteration with progress ≥ 0.5 it
+    becomes m_cls / m_coral, the exponential running means (decay 0.99) of the
+    logged classification and unweighted CORAL losses — recomputed here from
+    the history — so that λ·m_coral = m_cls there; then it stays."""
+    Xs, ys, Xt, m = _auto_case(coral_weight="auto")
+    hist = m.fit(Xs, ys, Xt).history_
+    n = len(hist)
+    lam = np.array([h["coral_weight"] for h in hist])
+    half = int(np.ceil(0.5 * n))              # first iteration with it / n >= 0.5
+    assert np.all(lam[:half + 1] == 1.0)      # the λ used up to and including that step
+    assert np.all(lam[half + 1:] == lam[-1]) and lam[-1] != 1.0   # changed once, then kept
+    mc = mk = 0.0
+    for h in hist[:half + 1]:
+        mc = 0.99 * mc + 0.01 * h["cls"]
+        mk = 0.99 * mk + 0.01 * h["coral"]
+    assert lam[-1] == pytest.approx(mc / mk, rel=1e-9)
+    for h in hist:                            # the logged transfer loss is λ·CORAL
+        assert h["transfer"] == pytest.approx(h["coral_weight"] * h["coral"], rel=1e-5)
+
+
+def test_auto_weight_brings_the_losses_within_a_small_factor_at_the_end():
+    """The paper's rule: at the end of training the weighted CORAL loss and
+    the classification loss are of the same size (here: within a factor 4).
+    A weight far off (100) breaks it on the same case, so the check can fail."""
+    Xs, ys, Xt, m = _auto_case(coral_weight="auto")
+    hist = m.fit(Xs, ys, Xt).history_
+    ratio = _end(hist, "cls") / _end(hist, "transfer")
+    assert 0.25 < ratio < 4.0, ratio
+    Xs, ys, Xt, far = _auto_case(coral_weight=100.0)
+    hist = far.fit(Xs, ys, Xt).history_
+    assert not 0.25 < _end(hist, "cls") / _end(hist, "transfer") < 4.0
+
+
+def test_auto_weight_is_deterministic_and_its_baseline_is_source_only():
+    Xs, ys, Xt, a = _auto_case(coral_weight="auto", n_epochs=6)
+    Xs, ys, Xt, b = _auto_case(coral_weight="auto", n_epochs=6)
+    pa = a.fit(Xs, ys, Xt).predict_proba(Xt)
+    np.testing.assert_array_equal(pa, b.fit(Xs, ys, Xt).predict_proba(Xt))
+    assert [h["coral_weight"] for h in a.history_] == [h["coral_weight"] for h in b.history_]
+    base = a.baseline_estimator().fit(Xs, ys)
+    assert base.estimator_.coral_weight == 0.0
+    assert all(h["transfer"] == 0.0 for h in base.estimator_.history_)
+
+
+def test_numeric_weight_keeps_its_history_and_value():
+    """A numeric coral_weight works as before: fixed λ, no extra history keys."""
+    Xs, ys, Xt, m = _auto_case(coral_weight=2.0, n_epochs=3)
+    hist = m.fit(Xs, ys, Xt).history_
+    assert set(hist[0]) == {"loss", "cls", "transfer", "grad_norm"}
+
+
+def test_train_network_shows_each_record_to_an_observing_transfer_loss():
+    """tltk_core.deep.train_network: a transfer loss with an ``observe`` method
+    sees every iteration's record after the step, and the dict it returns is
+    added to that record; its state can change the next step's loss."""
+    from tltk_core.deep import MLP, TransferNet, make_generator, train_network
+
+    Xs, ys, Xt, _ = make_domains()
+    seen = []
+
+    class Loss:
+        scale = 1.0
+
+        def __call__(self, fs, ls, ft, lt, p):
+            return self.scale * (fs.mean() - ft.mean()).pow(2)
+
+        def observe(self, info):
+            seen.append(dict(info))
+            self.scale += 1.0
+            return {"scale_used": self.scale - 1.0}
+
+    torch.manual_seed(0)
+    net = TransferNet(MLP(Xs.shape[1], (8,)), 8, 2)
+    hist = train_network(net, Xs, ys, Xt, n_iter=5, batch_size=16, lr=0.01,
+                         transfer_loss=Loss(), generator=make_generator(0))
+    assert len(seen) == 5 and [h["scale_used"] for h in hist] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert all(s["cls"] == h["cls"] and s["transfer"] == h["transfer"]
+               for s, h in zip(seen, hist))
