@@ -7,6 +7,17 @@ source-only linear baseline on the text benchmarks, task by task, resumable.
     python benchmarks/sda_vs_msda.py --amazon books:kitchen --ng crypt-guns:med-misc \\
         --methods source sda msda --store sda_msda.jsonl
     python benchmarks/sda_vs_msda.py --choose-scaling   # how normalize=True was chosen (Reuters)
+    # issue 5 follow-up (mSDA variants; rules R, P, S in sda_msda_tables.md)
+    python benchmarks/sda_vs_msda.py --reuters msda-r2000 msda-r5000 \\
+        --store benchmarks/results/msda_reuters.jsonl          # Reuters only
+    python benchmarks/sda_vs_msda.py --ng all --amazon --seeds 5 \\
+        --methods source msda-r2000 msda-r5000 --store benchmarks/results/msda_20ng.jsonl
+
+Variants ``msda-r2000``, ``msda-r5000``, ``msda-pcv``, ``msda-r2000-pcv``,
+``msda-r5000-pcv``: the plugin defaults but for ``n_reconstruct`` and/or
+``p="cv"``; ``--ng all`` / ``--amazon all`` name the 12 tasks, an empty
+``--amazon`` / ``--ng`` none; ``--reuters V ...`` runs the Reuters-only
+comparison that decides defaults (never 20ng-sci-talk or amazon labels).
 
 For each task, under the dataset's protocol (``tltk_core.load_task``), the
 protocol's final classifier (``task.protocol.classifier_estimator()``:
@@ -37,7 +48,10 @@ again. Columns: accuracy, fit seconds (wall clock of ``fit``), and the peak
 resident memory above the process's memory before the fit (MiB; RSS polled
 every 20 ms, which sees numpy, scipy and torch buffers alike), plus the
 1-minute load average of the machine when the fit ended (seconds depend on
-load; accuracies do not). torch runs on one thread.
+load; accuracies do not). torch runs on one thread. Newer records also hold the
+fit's CPU seconds (``time.process_time``; one BLAS thread, so about the wall clock
+of an unloaded core) and, with ``--seeds N``, the target accuracies of the final
+classifier with ``random_state`` 0..N-1 on the same fitted representation.
 """
 from __future__ import annotations
 
@@ -60,6 +74,12 @@ DEFAULT_AMAZON = ["books:kitchen", "dvd:electronics", "electronics:books", "kitc
 DEFAULT_NG = ["crypt-guns:med-misc", "electronics-mideast:space-religion",
               "med-misc:crypt-guns", "space-religion:electronics-mideast"]
 METHODS = ("source", "sda", "sda-unscaled", "msda", "msda-unscaled")
+# issue 5 follow-up: mSDA variants (plugin defaults but for these parameters)
+MSDA_VARIANTS = {"msda-r2000": {"n_reconstruct": 2000},
+                 "msda-r5000": {"n_reconstruct": 5000},
+                 "msda-pcv": {"p": "cv"},
+                 "msda-r2000-pcv": {"n_reconstruct": 2000, "p": "cv"},
+                 "msda-r5000-pcv": {"n_reconstruct": 5000, "p": "cv"}}
 # published: DANN paper (Ganin et al., JMLR 2016), same 5000 amazon features
 DANN_RAW = dict(zip(AMAZON, [78.4, 73.3, 77.9, 72.3, 75.4, 78.3, 71.3, 73.8, 85.4, 70.9,
                              74.0, 84.3]))
@@ -104,6 +124,8 @@ def make(method, clf):
 
     if method == "source":
         return clone(clf)
+    if method in MSDA_VARIANTS:
+        return tltk_core.load("msda", estimator=clone(clf), **MSDA_VARIANTS[method])
     if method.endswith("-unscaled"):
         return tltk_core.load(method[:-9], estimator=clone(clf), normalize=False)
     return tltk_core.load(method, estimator=clone(clf))
@@ -114,26 +136,49 @@ def params_key(est):
     return json.dumps({k: repr(v) for k, v in sorted(est.get_params(deep=False).items())})
 
 
-def run_one(dataset, task_name, method, task):
+def run_one(dataset, task_name, method, task, seeds=0):
     clf = task.protocol.classifier_estimator()
     est = make(method, clf)
     Xs, ys = task.sources[0].X, np.asarray(task.sources[0].y)
     ev = task.evaluation if task.evaluation is not None else task.target
     with PeakRSS() as mem:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if method == "source":
             est.fit(Xs, ys)
         else:
             est.fit(Xs, ys, task.target.X)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     acc = float(np.mean(np.asarray(est.predict(ev.X)) == np.asarray(ev.y)))
     out = [{"dataset": dataset, "task": task_name, "method": method,
             "params": params_key(est), "accuracy": acc, "seconds": seconds,
-            "peak_mib": mem.mib, "load1": os.getloadavg()[0],
+            "cpu_seconds": cpu, "peak_mib": mem.mib, "load1": os.getloadavg()[0],
             "when": time.strftime("%Y-%m-%d %H:%M:%S")}]
+    if getattr(est, "cv_scores_", None):
+        out[0]["chosen_p"] = est.p_
+        out[0]["cv_scores"] = {str(k): v for k, v in est.cv_scores_.items()}
+    if seeds:
+        out[0]["seed_accuracies"] = seeded_accuracies(est, clf, Xs, ys, ev, seeds,
+                                                      raw=method == "source")
     if method in ("sda", "msda") and est.normalize:
         out.append(_unscaled(est, clf, Xs, ys, ev, seconds, mem.mib, dataset, task_name))
     return out
+
+
+def seeded_accuracies(est, clf, Xs, ys, ev, seeds, raw=False):
+    """Target accuracies of ``clone(clf)`` with ``random_state`` = 0..seeds-1,
+    trained on the raw source rows (``raw``) or on the fitted method's source
+    representation (the same layers for every seed): the final classifier's own
+    run-to-run noise, measured instead of drawn once."""
+    from sklearn.base import clone
+
+    if raw:
+        Zs, Ze = Xs, ev.X
+    else:
+        Zs = est.transform(Xs)
+        Ze = np.vstack([est.transform(ev.X[i:i + 2048]) for i in range(0, ev.X.shape[0], 2048)])
+    y = np.asarray(ev.y)
+    return [float(np.mean(clone(clf).set_params(random_state=s).fit(Zs, ys).predict(Ze) == y))
+            for s in range(seeds)]
 
 
 def _unscaled(est, clf, Xs, ys, ev, seconds, mib, dataset, task_name):
@@ -234,7 +279,60 @@ def report(store, plan, methods):
                            for t in both)
                 out.append(f"\n{m}: beats source-only on {wins}/{len(both)} tasks; "
                            f"mean gain {100 * np.mean([cell[(t, m)]['accuracy'] - cell[(t, 'source')]['accuracy'] for t in both]):+.1f} points")
+        for m in methods:
+            cpu = [cell[(t, m)]["cpu_seconds"] for t in tasks
+                   if "cpu_seconds" in cell.get((t, m), {})]
+            if cpu and m != "source":
+                out.append(f"\n{m}: fit CPU seconds (one thread; load-independent, unlike "
+                           f"the wall-clock column) mean {np.mean(cpu):.1f}, "
+                           f"max {np.max(cpu):.1f} over {len(cpu)} tasks")
+        out += _seed_table(cell, tasks, methods)
     return "\n".join(out)
+
+
+def _seed_table(cell, tasks, methods):
+    """Per-task mean over classifier seeds (records with ``seed_accuracies``),
+    and the dataset mean as mean +- std over seeds."""
+    ms = [m for m in methods if any("seed_accuracies" in cell.get((t, m), {}) for t in tasks)]
+    if not ms:
+        return []
+    n = min(len(cell[(t, m)]["seed_accuracies"]) for t in tasks for m in ms
+            if "seed_accuracies" in cell.get((t, m), {}))
+    out = [f"\nFinal classifier with random_state = 0..{n - 1} (same layers for every "
+           "seed): per-task mean over seeds (min–max).\n",
+           "| task | " + " | ".join(f"{m} %" for m in ms) + " |",
+           "|---|" + "---:|" * len(ms)]
+    acc = {m: {} for m in ms}
+    for t in tasks:
+        line = [t]
+        for m in ms:
+            r = cell.get((t, m), {})
+            a = np.asarray(r.get("seed_accuracies", [])[:n]) * 100
+            if len(a):
+                acc[m][t] = a
+                line.append(f"{a.mean():.1f} ({a.min():.1f}–{a.max():.1f})")
+            else:
+                line.append("—")
+        out.append("| " + " | ".join(line) + " |")
+    line = ["**mean** (± std over seeds)"]
+    for m in ms:
+        if acc[m]:
+            per_seed = np.mean(np.vstack(list(acc[m].values())), axis=0)
+            line.append(f"**{per_seed.mean():.2f}** ± {per_seed.std():.2f} ({len(acc[m])})")
+        else:
+            line.append("—")
+    out.append("| " + " | ".join(line) + " |")
+    if "source" in ms:
+        for m in ms:
+            both = [t for t in tasks if t in acc[m] and t in acc["source"]]
+            if m == "source" or not both:
+                continue
+            d = np.vstack([acc[m][t] - acc["source"][t] for t in both])   # tasks x seeds
+            wins = sum(d[i].mean() > 0 for i in range(len(both)))
+            out.append(f"\n{m} vs source (seeded): seed-mean beats source on {wins}/"
+                       f"{len(both)} tasks; mean gain {d.mean():+.2f} points, per seed "
+                       f"{' '.join(f'{v:+.2f}' for v in d.mean(axis=0))}")
+    return out
 
 
 REUTERS = ["orgs_vs_people", "orgs_vs_places", "people_vs_places"]
@@ -304,18 +402,132 @@ def choose_scaling():
                   + " |")
 
 
+def reuters_variants(variants, store, seeds=5):
+    """Rules R and P of the issue-5 follow-up: mSDA variants on the three Reuters
+    tasks only (never 20ng-sci-talk or amazon labels), in the four settings that
+    chose ``normalize``: Reuters rows as distributed / scaled to unit length x
+    LinearSVC / LogisticRegression(max_iter=1000). LinearSVC cells are the mean
+    over ``random_state`` 0..seeds-1 of the final classifier (same layers).
+    Layers that do not depend on the classifier (fixed p) are fitted once per
+    task and rows setting; ``p="cv"`` is fitted with each classifier (its choice
+    uses it). Resumable JSON-lines ``store``; prints the mean table."""
+    import warnings
+
+    import scipy.sparse as sp
+    import tltk_core
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from tltk_core import load_task
+
+    def unit(X):
+        n = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
+        n[n == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / n) @ X)
+
+    clfs = {"LinearSVC": LinearSVC(), "LogisticRegression": LogisticRegression(max_iter=1000)}
+    warnings.simplefilter("ignore")
+    done = {(r["task"], r["rows"], r["classifier"], r["variant"]) for r in read_jsonl(store)}
+
+    def score(est, Xs, ys, Xt, yt, clf_name, raw=False):
+        Zs, Zt = (Xs, Xt) if raw else (est.transform(Xs), est.transform(Xt))
+        n = seeds if clf_name == "LinearSVC" else 1
+        return [float(np.mean(clone(clfs[clf_name]).set_params(random_state=s)
+                              .fit(Zs, ys).predict(Zt) == yt)) for s in range(n)]
+
+    def save(rec):
+        with open(store, "a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        print(rec["task"], rec["rows"], rec["classifier"], rec["variant"],
+              f"{100 * np.mean(rec['accs']):.1f}", f"{rec['seconds']:.1f} s", flush=True)
+
+    for t in REUTERS:
+        task = load_task("reuters", t)
+        for rows in ("as distributed", "unit length"):
+            Xs, ys = task.sources[0].X, np.asarray(task.sources[0].y)
+            Xt, yt = task.target.X, np.asarray(task.target.y)
+            if rows == "unit length":
+                Xs, Xt = unit(Xs), unit(Xt)
+            for v in ["source"] + list(variants):
+                todo = [c for c in clfs if (t, rows, c, v) not in done]
+                if not todo:
+                    continue
+                base = {"task": t, "rows": rows, "variant": v,
+                        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "params": json.dumps(MSDA_VARIANTS.get(v, {}))}
+                if v == "source":
+                    for c in todo:
+                        save(dict(base, classifier=c, seconds=0.0,
+                                  accs=score(None, Xs, ys, Xt, yt, c, raw=True)))
+                    continue
+                params = dict(MSDA_VARIANTS.get(v, {}))
+                if params.get("p") == "cv":
+                    for c in todo:
+                        t0 = time.perf_counter()
+                        est = tltk_core.load("msda", estimator=clone(clfs[c]), **params)
+                        est.fit(Xs, ys, Xt)
+                        sec = time.perf_counter() - t0
+                        save(dict(base, classifier=c, seconds=sec, chosen_p=est.p_,
+                                  accs=score(est, Xs, ys, Xt, yt, c)))
+                    continue
+                t0 = time.perf_counter()
+                est = tltk_core.load("msda", estimator=LogisticRegression(max_iter=5),
+                                     **params).fit(Xs, ys, Xt)
+                sec = time.perf_counter() - t0
+                for c in todo:
+                    save(dict(base, classifier=c, seconds=sec,
+                              accs=score(est, Xs, ys, Xt, yt, c)))
+    recs = {}
+    for r in read_jsonl(store):
+        recs[(r["task"], r["rows"], r["classifier"], r["variant"])] = r
+    vs = ["source"] + list(variants)
+    print("\n| Reuters rows | classifier | " + " | ".join(vs) + " |")
+    print("|---|---|" + "---:|" * len(vs))
+    overall = {v: [] for v in vs}
+    for rows in ("unit length", "as distributed"):
+        for c in clfs:
+            cells = []
+            for v in vs:
+                a = [np.mean(recs[(t, rows, c, v)]["accs"]) for t in REUTERS
+                     if (t, rows, c, v) in recs]
+                overall[v].append(np.mean(a) if len(a) == len(REUTERS) else np.nan)
+                cells.append(f"{100 * np.mean(a):.1f}" if len(a) == len(REUTERS) else "—")
+            print(f"| {rows} | {c} | " + " | ".join(cells) + " |")
+    print("| **mean of the four** | | "
+          + " | ".join(f"**{100 * np.mean(overall[v]):.2f}**" for v in vs) + " |")
+    for v in vs:
+        ps = [r.get("chosen_p") for r in recs.values() if r["variant"] == v and "chosen_p" in r]
+        sec = [r["seconds"] for r in recs.values() if r["variant"] == v]
+        if v != "source":
+            print(f"{v}: mean fit {np.mean(sec):.1f} s" + (f"; chosen p {ps}" if ps else ""))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all", action="store_true",
                     help="all 12 amazon-reviews and 12 20ng-sci-talk single-source tasks")
     ap.add_argument("--amazon", nargs="*", default=None)
     ap.add_argument("--ng", nargs="*", default=None)
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--methods", nargs="+", default=list(METHODS),
+                    choices=METHODS + tuple(MSDA_VARIANTS))
+    ap.add_argument("--seeds", type=int, default=0,
+                    help="also score the final classifier with random_state 0..N-1 "
+                         "(LinearSVC's noise; stored as seed_accuracies)")
     ap.add_argument("--store", default="sda_msda.jsonl", help="JSON-lines results (appended)")
     ap.add_argument("--report", action="store_true", help="print the tables, run nothing")
     ap.add_argument("--choose-scaling", action="store_true",
                     help="the Reuters experiment that chose normalize=True, then exit")
+    ap.add_argument("--reuters", nargs="+", default=None, choices=tuple(MSDA_VARIANTS) + ("msda",),
+                    help="rules R / P: these mSDA variants on the 3 Reuters tasks (4 "
+                         "settings), store --store, then exit")
     args = ap.parse_args()
+    if args.reuters:
+        import torch
+
+        torch.set_num_threads(1)
+        reuters_variants([v for v in args.reuters], args.store, seeds=args.seeds or 5)
+        return
     if args.choose_scaling:
         import torch
 
@@ -324,6 +536,8 @@ def main():
         return
     amazon = AMAZON if args.all else (args.amazon if args.amazon is not None else DEFAULT_AMAZON)
     ng = NG if args.all else (args.ng if args.ng is not None else DEFAULT_NG)
+    amazon = AMAZON if amazon == ["all"] else amazon     # "--amazon all": the 12 tasks
+    ng = NG if ng == ["all"] else ng
     plan = [(d, ts) for d, ts in (("amazon-reviews", amazon), ("20ng-sci-talk", ng)) if ts]
 
     import torch
@@ -345,7 +559,7 @@ def main():
                     if m.endswith("-unscaled") and m[:-9] in todo:
                         continue                     # measured with the sda / msda row
                     runs = m[:-9] if m.endswith("-unscaled") else m
-                    for r in run_one(dataset, t, runs, task):
+                    for r in run_one(dataset, t, runs, task, args.seeds):
                         with open(args.store, "a") as f:
                             f.write(json.dumps(r) + "\n")
                         print(f"{dataset:15s} {t:36s} {r['method']:13s} "

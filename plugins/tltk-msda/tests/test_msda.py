@@ -25,6 +25,12 @@ def test_conformance_blocked(check):
     check()
 
 
+@pytest.mark.parametrize("check", method_checks(MSDA, {"p": "cv", "n_layers": 2}),
+                         ids=lambda c: c.__name__)
+def test_conformance_p_by_source_cv(check):
+    check()
+
+
 def test_registered_and_import_is_light():
     from tltk_core import get_method
 
@@ -133,7 +139,8 @@ def test_default_p_is_a_number_and_fits():
     assert MSDA().fit(Xs, ys, Xt).predict(Xt).shape == yt.shape
 
 
-@pytest.mark.parametrize("bad", [{"p": None}, {"p": 1.0}, {"p": -0.1}, {"n_layers": 0},
+@pytest.mark.parametrize("bad", [{"p": None}, {"p": 1.0}, {"p": -0.1}, {"p": "auto"},
+                                 {"p": True}, {"n_layers": 0},
                                  {"reg": 0.0}, {"n_reconstruct": 0}, {"normalize": "yes"}])
 def test_bad_hyperparameters_name_themselves(bad):
     Xs, ys, Xt, _ = make_domains()
@@ -167,6 +174,45 @@ def test_sparse_and_dense_agree():
         np.testing.assert_allclose(a.transform(Xt), b.transform(sp.csr_matrix(Xt)),
                                    atol=1e-10)
         np.testing.assert_array_equal(a.predict(Xt), b.predict(sp.csr_matrix(Xt)))
+
+
+# -- p chosen by cross-validation on the source labels (issue 5 follow-up) ----------
+def test_p_cv_is_the_best_source_cv_score_and_keeps_its_layers():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from tltk_msda._msda import P_GRID
+
+    Xs, ys, Xt, yt = make_domains(n_features=12, random_state=3)
+    m = MSDA(p="cv", n_layers=2).fit(Xs, ys, Xt)
+    assert set(m.cv_scores_) == set(P_GRID) and m.p_ in P_GRID
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    for p in P_GRID:                       # each score is the source-only CV of that p
+        Zs = MSDA(p=p, n_layers=2, estimator=DummyClassifier()).fit(
+            Xs, ys, Xt).transform(Xs)
+        want = cross_val_score(LogisticRegression(max_iter=1000), Zs, ys, cv=folds).mean()
+        assert m.cv_scores_[p] == pytest.approx(want)
+    best = max(m.cv_scores_.values())
+    ties = [p for p in P_GRID if m.cv_scores_[p] == best]
+    assert m.p_ == min(ties, key=lambda p: (abs(p - 0.5), p))
+    ref = MSDA(p=m.p_, n_layers=2).fit(Xs, ys, Xt)         # the winner's layers are kept
+    for (W, b), (W2, b2) in zip(m.layers_, ref.layers_):
+        np.testing.assert_allclose(W, W2)
+        np.testing.assert_allclose(b, b2)
+    np.testing.assert_array_equal(m.predict(Xt), ref.predict(Xt))
+    assert MSDA(p=0.3).fit(Xs, ys, Xt).cv_scores_ is None
+
+
+def test_p_cv_uses_no_target_labels_and_needs_two_rows_per_class():
+    Xs, ys, Xt, yt = make_domains(n_features=12, random_state=3)
+    a = MSDA(p="cv", n_layers=1).fit(Xs, ys, Xt)
+    b = MSDA(p="cv", n_layers=1).fit(Xs, ys, Xt, yt=np.where(np.arange(len(yt)) % 2, yt, -1))
+    assert a.cv_scores_ == b.cv_scores_ and a.p_ == b.p_
+    ys1 = ys.copy()
+    ys1[ys1 == 1] = 0
+    ys1[0] = 1                              # one source row of class 1
+    with pytest.raises(InputError, match="ys"):
+        MSDA(p="cv", n_layers=1).fit(Xs, ys1, Xt)
 
 
 # -- the scale of the representation (issue 5: mSDA under LinearSVC on unit tf-idf rows) --

@@ -66,6 +66,17 @@ linear SVM on text. This is not in the paper; it was chosen on the three
 Reuters tasks (never on 20ng-sci-talk or Amazon target labels), where it beat
 the unnormalised representation under both final classifiers (see the plugin
 README). ``normalize=False`` gives the paper's representation unchanged.
+
+Choosing p on the source (``p="cv"``)
+-------------------------------------
+An option, not in the paper: for every p in ``P_GRID`` = (0.3, 0.5, 0.7, 0.9)
+the layers are learnt as above (unlabelled rows of both domains), and the
+final classifier is scored by stratified k-fold cross-validation on the
+*source* rows only (k = 5, or the smallest class count if lower; folds
+shuffled with a fixed seed). The best mean fold accuracy wins (ties: the p
+closest to 0.5, then the smaller); its layers and classifier are kept. No
+target label is used. It costs about ``len(P_GRID)`` layer fits plus
+``len(P_GRID) * k`` classifier fits.
 """
 from __future__ import annotations
 
@@ -84,10 +95,12 @@ class MSDA(TransferMethod):
 
     Parameters
     ----------
-    p : float, default=0.5
+    p : float or "cv", default=0.5
         Corruption (dropout) probability of every input feature, in [0, 1).
         0.5 is the value used for the Amazon reviews by Chen et al. and by the
-        DANN paper (Ganin et al., JMLR 2016) for its mSDA features.
+        DANN paper (Ganin et al., JMLR 2016) for its mSDA features. ``"cv"``
+        picks p from ``P_GRID`` by cross-validation of the final classifier
+        on the source labels (see the module docstring).
     n_layers : int, default=5
         Number of stacked layers (5 in both papers).
     n_reconstruct : int, default=2000
@@ -97,7 +110,10 @@ class MSDA(TransferMethod):
         r = 5000 on their large Amazon set; the default 2000 keeps a
         five-layer fit in seconds (each layer costs O(n r^2 + r^3) and the
         representation has d + n_layers * r columns); raise it when time
-        allows.
+        allows. r = 5000 was measured against 2000 (issue 5 follow-up in
+        ``benchmarks/sda_msda_tables.md``): a five-layer fit on 20ng-sci-talk
+        took about 82 CPU seconds instead of about 17, and on the three Reuters
+        tasks (which chose it) it was 0.9 point lower on average, so 2000 stays.
     block_size : int or None, default=None
         Size of the random disjoint input blocks of the first layer when
         d > r; None uses r.
@@ -117,6 +133,10 @@ class MSDA(TransferMethod):
 
     Attributes
     ----------
+    p_ : float
+        The corruption probability used (= p, or the one chosen by ``"cv"``).
+    cv_scores_ : dict or None
+        With ``p="cv"``: mean source cross-validation accuracy per p; else None.
     layers_ : list of (W, b)
         Layer l maps its input H to ``tanh(H @ W + b)``.
     output_features_ : ndarray of int
@@ -142,9 +162,17 @@ class MSDA(TransferMethod):
         self.estimator = estimator
 
     def _check_params(self):
+        if isinstance(self.p, str) and self.p == "cv":
+            self._check_other_params()
+            return
+        if not isinstance(self.p, (int, float)) or isinstance(self.p, bool):
+            raise InputError(f"p must be a number in [0, 1) or 'cv'; got {self.p!r}")
         check_param(self.p, "p", kind=float, low=0.0)
         if not self.p < 1.0:
             raise InputError(f"p (corruption probability) must be < 1; got {self.p!r}")
+        self._check_other_params()
+
+    def _check_other_params(self):
         check_param(self.n_layers, "n_layers", kind=int, low=1)
         check_param(self.n_reconstruct, "n_reconstruct", kind=int, low=1)
         check_param(self.block_size, "block_size", kind=int, low=1, allow_none=True)
@@ -156,7 +184,18 @@ class MSDA(TransferMethod):
     def _fit(self, Xs, ys, Xt, yt):
         ns = Xs.shape[0]
         X = stack_rows(Xs, Xt)
-        q = 1.0 - float(self.p)
+        if isinstance(self.p, str):                 # "cv"
+            self._fit_p_by_source_cv(X, ns, ys)
+            return
+        self.p_, self.cv_scores_ = float(self.p), None
+        Zs = self._fit_layers(X, ns, self.p_)
+        self.estimator_ = self._make_estimator().fit(Zs, ys)
+
+    def _fit_layers(self, X, ns, p):
+        """Learn the layers for corruption p on all rows of X (no labels); set
+        ``layers_``, ``output_features_``, ``n_blocks_``; return the source
+        representation (the first ``ns`` rows)."""
+        q = 1.0 - float(p)
         self.layers_ = []
         self.output_features_, self.n_blocks_, W, b = _first_layer(
             X, q, self.reg, self.n_reconstruct, self.block_size, self.random_state)
@@ -168,9 +207,30 @@ class MSDA(TransferMethod):
             self.layers_.append((W, b))
             H = _forward(H, W, b)
             hidden.append(H)
-        Z = _concat(X[:ns], [h[:ns] for h in hidden], self.normalize)
-        del hidden
-        self.estimator_ = self._make_estimator().fit(Z, ys)
+        return _concat(X[:ns], [h[:ns] for h in hidden], self.normalize)
+
+    def _fit_p_by_source_cv(self, X, ns, ys):
+        """``p="cv"``: the p of P_GRID whose source representation gives the best
+        k-fold CV accuracy of the final classifier on the source labels."""
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        k = min(_CV_FOLDS, int(np.bincount(ys).min()))
+        if k < 2:
+            raise InputError("p='cv' needs at least 2 labelled source rows of every class "
+                             "(ys) for cross-validation")
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=0)
+        order = sorted(P_GRID, key=lambda v: (abs(v - 0.5), v))    # tie-break order
+        scores, best = {}, None
+        for p in order:
+            Zs = self._fit_layers(X, ns, p)
+            scores[p] = float(np.mean(cross_val_score(self._make_estimator(), Zs, ys,
+                                                      cv=folds)))
+            if best is None or scores[p] > scores[best[0]]:
+                best = (p, Zs, self.layers_, self.output_features_, self.n_blocks_)
+            del Zs
+        p, Zs, self.layers_, self.output_features_, self.n_blocks_ = best
+        self.p_, self.cv_scores_ = p, {v: scores[v] for v in P_GRID}
+        self.estimator_ = self._make_estimator().fit(Zs, ys)
 
     # -- using the representation -------------------------------------------
     def _hidden(self, X):
@@ -193,6 +253,9 @@ class MSDA(TransferMethod):
 
 
 _CHUNK = 2048
+#: the corruption probabilities ``p="cv"`` chooses from, and its number of folds
+P_GRID = (0.3, 0.5, 0.7, 0.9)
+_CV_FOLDS = 5
 
 
 def _concat(X, hidden, normalize=False):
