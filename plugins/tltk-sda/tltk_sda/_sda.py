@@ -166,7 +166,15 @@ class SDA(TransferMethod):
         device = choose_device(self.device)
         ns = Xs.shape[0]
         # the unlabelled rows of BOTH domains (Glorot et al.); no label is used
-        X = self._prepare(stack_rows(Xs, Xt))
+        X = stack_rows(Xs, Xt)
+        if self.binarize and _has_negative(X):
+            # presence indicators of real-valued (e.g. z-scored) features are
+            # 1 almost everywhere: every row would become the same vector
+            raise InputError("binarize=True reads the input as word counts (1 = present), but "
+                             "Xs/Xt have negative values (real-valued or standardised "
+                             "features), so every row would become the same vector; pass "
+                             "binarize=False")
+        X = self._prepare(X)
         self.n_pretrain_rows_ = X.shape[0]
         self.first_loss_ = "cross-entropy" if _in_unit_interval(X) else "squared"
         widths = self._widths()
@@ -252,6 +260,11 @@ class SDA(TransferMethod):
         if not hasattr(est, "decision_function"):
             raise AttributeError("the final classifier has no decision_function")
         return lambda X: self._chunked(self.estimator_.decision_function, X)
+
+
+def _has_negative(X):
+    v = X.data if sp.issparse(X) else X
+    return v.size > 0 and float(v.min()) < 0.0
 
 
 def _in_unit_interval(X):
