@@ -271,17 +271,22 @@ def mk_mmd(Xs, Xt, multipliers=DAN_MULTIPLIERS, estimator="linear", weights=None
     w = [1.0 / m] * m if weights is None else [float(v) for v in weights]
     if estimator == "linear":
         return linear_mmd_value(quadruple_kernels(Xs, Xt, multipliers), w)
-    Z = torch.cat([Xs, Xt], 0)
-    D = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
-    gammas = gaussian_bandwidths(D, multipliers)
+    D, inv_g = _pooled_sq_dists(Xs, Xt, multipliers)
     ns = Xs.shape[0]
-
-    # all m kernels in one broadcast exp (a Python sum of m exps costs ~5m tiny
-    # autograd ops per call, which dominated DAN's step time)
-    inv_g = 1.0 / torch.stack(gammas).to(D.dtype)
     w_t = torch.tensor(w, dtype=D.dtype, device=D.device)
     K = torch.exp(-D.unsqueeze(-1) * inv_g) @ w_t
     return K[:ns, :ns].mean() + K[ns:, ns:].mean() - 2 * K[:ns, ns:].mean()
+
+
+def _pooled_sq_dists(Xs, Xt, multipliers):
+    """Squared distances between all rows of ``[Xs; Xt]`` and the inverse
+    bandwidths 1/γ_u of the kernels (:func:`gaussian_bandwidths`), as a
+    tensor so that all m kernels are one broadcast ``exp`` (a Python sum of m
+    exps costs ~5m tiny autograd ops per call, which dominated DAN's step
+    time)."""
+    Z = torch.cat([Xs, Xt], 0)
+    D = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
+    return D, 1.0 / torch.stack(gaussian_bandwidths(D, multipliers)).to(D.dtype)
 
 
 def quadruple_kernels(Xs, Xt, multipliers=DAN_MULTIPLIERS):
@@ -296,16 +301,11 @@ def quadruple_kernels(Xs, Xt, multipliers=DAN_MULTIPLIERS):
     per-kernel h-statistics that the kernel-weight QP needs — one kernel
     evaluation serves both.
     """
-    Z = torch.cat([Xs, Xt], 0)
-    D = torch.cdist(Z, Z, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
-    gammas = gaussian_bandwidths(D, multipliers)
     ns = Xs.shape[0]
     n = min(ns, Xt.shape[0]) // 2 * 2
     if n < 2:
         raise InputError("the linear-time MMD needs at least two samples of each domain")
-    # all m kernels in one broadcast exp (a Python sum of m exps costs ~5m tiny
-    # autograd ops per call, which dominated DAN's step time)
-    inv_g = 1.0 / torch.stack(gammas).to(D.dtype)
+    D, inv_g = _pooled_sq_dists(Xs, Xt, multipliers)
     i = torch.arange(0, n, 2)
     s1, s2, t1, t2 = i, i + 1, ns + i, ns + i + 1
     d = torch.stack([D[s1, s2], D[t1, t2], D[s1, t2], D[s2, t1]])

@@ -81,12 +81,9 @@ class DeepCORAL(DeepTransferMethod):
 
     def _check_params(self):
         check_param(self.layer, "layer", choices=("logits", "features"))
-        w = self.coral_weight
-        if isinstance(w, str):
-            if w != "auto":
-                raise InputError(f"coral_weight must be a number >= 0 or 'auto'; got {w!r}")
-        else:
-            check_param(w, "coral_weight", kind=float, low=0.0)
+        w = self.coral_weight   # a number is checked by the base class (_trade_off)
+        if isinstance(w, str) and w != "auto":
+            raise InputError(f"coral_weight must be a number >= 0 or 'auto'; got {w!r}")
         check_param(self.auto_decay, "auto_decay", kind=float, low=0.0, high=1.0,
                     low_inclusive=False)
         if self.auto_decay == 1.0:

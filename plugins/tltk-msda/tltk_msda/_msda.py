@@ -162,17 +162,12 @@ class MSDA(TransferMethod):
         self.estimator = estimator
 
     def _check_params(self):
-        if isinstance(self.p, str) and self.p == "cv":
-            self._check_other_params()
-            return
-        if not isinstance(self.p, (int, float)) or isinstance(self.p, bool):
-            raise InputError(f"p must be a number in [0, 1) or 'cv'; got {self.p!r}")
-        check_param(self.p, "p", kind=float, low=0.0)
-        if not self.p < 1.0:
-            raise InputError(f"p (corruption probability) must be < 1; got {self.p!r}")
-        self._check_other_params()
-
-    def _check_other_params(self):
+        if not (isinstance(self.p, str) and self.p == "cv"):
+            if not isinstance(self.p, (int, float)) or isinstance(self.p, bool):
+                raise InputError(f"p must be a number in [0, 1) or 'cv'; got {self.p!r}")
+            check_param(self.p, "p", kind=float, low=0.0)
+            if not self.p < 1.0:
+                raise InputError(f"p (corruption probability) must be < 1; got {self.p!r}")
         check_param(self.n_layers, "n_layers", kind=int, low=1)
         check_param(self.n_reconstruct, "n_reconstruct", kind=int, low=1)
         check_param(self.block_size, "block_size", kind=int, low=1, allow_none=True)
