@@ -107,6 +107,58 @@ def test_entropy_refuses_hard_probabilities(domains):
     assert out["soft"]["entropy"] == pytest.approx(0.2 * math.log(0.2) + 0.8 * math.log(0.8))
 
 
+def test_information_maximisation_by_hand():
+    h9 = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
+    # confident and balanced: log 2 - H(0.9)
+    assert S.information_maximisation([[0.9, 0.1], [0.1, 0.9]]) == pytest.approx(
+        math.log(2) - h9, rel=1e-12)
+    # the same confidence, every row in one class: nothing is learnt about the input
+    assert S.information_maximisation([[0.9, 0.1], [0.9, 0.1]]) == pytest.approx(0.0, abs=1e-15)
+    # uniform rows: 0 as well; one-hot balanced rows: the maximum, log(n_classes)
+    assert S.information_maximisation([[0.5, 0.5]] * 3) == pytest.approx(0.0, abs=1e-15)
+    assert S.information_maximisation(np.eye(3)) == pytest.approx(math.log(3), rel=1e-12)
+    with pytest.raises(InputError, match="2-D"):
+        S.information_maximisation([0.5, 0.5])
+
+
+def test_im_ranks_a_collapsed_method_last_where_entropy_ties(domains):
+    """A method that gives every target sample to one class, confidently (the
+    original toolkit's TrAdaBoost), ties with a confident balanced one under
+    ``entropy``; ``im`` ranks it below."""
+    Xs, ys, Xt, _ = domains
+
+    class _Balanced(_Fixed):
+        def _predict_proba(self, X):
+            P = np.tile([0.9, 0.1], (X.shape[0], 1))
+            P[1::2] = [0.1, 0.9]
+            return P
+
+    cands = {"collapsed": lambda: _Fixed(proba=(0.9, 0.1)), "balanced": lambda: _Balanced()}
+    out = S.score_candidates(cands, Xs, ys, Xt, ["entropy", "im"])
+    assert out["collapsed"]["entropy"] == pytest.approx(out["balanced"]["entropy"])
+    assert out["collapsed"]["im"] == pytest.approx(0.0, abs=1e-12)
+    assert out["balanced"]["im"] > 0.3
+    m = _Balanced().fit(Xs, ys, Xt)
+    P = m.predict_proba(Xt)
+    assert S.SCORERS["im"](m, Xs, ys, Xt) == pytest.approx(S.information_maximisation(P))
+
+
+def test_im_refuses_hard_probabilities_and_methods_without_proba(domains):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    Xs, ys, Xt, _ = domains
+
+    class _WithProba(_SourceOnly):
+        def _predict_proba(self, X):
+            return self.est_.predict_proba(X)
+
+    hard = _WithProba(estimator=KNeighborsClassifier(n_neighbors=1)).fit(Xs, ys, Xt)
+    with pytest.raises(S.NotScorable, match="scorer 'im'.*all 0 or 1"):
+        S.SCORERS["im"](hard, Xs, ys, Xt)
+    assert not S.applicable("im", tltk_core.get_method("tca"))
+    assert S.applicable("im", tltk_core.get_method("mtrick"))
+
+
 def test_snd_three_points_by_hand():
     Z = np.array([[2.0, 0.0], [1.0, 0.0], [0.0, 3.0]])  # rows 0 and 1 point the same way
     T = 0.5
@@ -200,13 +252,14 @@ def test_all_scorers_on_real_methods_dense_and_sparse(domains):
         for name, row in out.items():
             assert set(row) == set(S.SCORERS)
             for s, v in row.items():
-                if s == "entropy" and name != "mtrick":
+                if s in ("entropy", "im") and name != "mtrick":
                     assert math.isnan(v)  # tca and source-only have no predict_proba
                 else:
                     assert np.isfinite(v), (name, s)
         assert 0.0 <= out["tca"]["reverse"] <= 1.0
         if "mtrick" in out:
             assert out["mtrick"]["entropy"] <= 0.0
+            assert 0.0 <= out["mtrick"]["im"] <= math.log(2)
 
 
 def test_deterministic_under_random_state(domains):

@@ -834,7 +834,7 @@ def _combine_pooled(scorer, results):
               help="Candidate methods ('all': every installed method that works without "
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
-              help="Unsupervised scorer: iwv (default), reverse, dev, entropy, snd or ensv.")
+              help="Unsupervised scorer: iwv (default), reverse, dev, entropy, im, snd or ensv.")
 @click.option("-p", "--param", "params", multiple=True, metavar="[METHOD.]KEY=V1,V2",
               help="Values to try for a hyperparameter, replacing the method's search space.")
 @click.option("--budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",

@@ -26,6 +26,10 @@ Scorers (``SCORERS``; ``get_scorer(name)``):
     held-out real source labels.
 ``entropy``
     Minus the mean entropy of the target predictions (needs ``predict_proba``).
+``im``
+    Information maximisation: the entropy of the mean target prediction minus
+    the mean entropy of the predictions (needs ``predict_proba``); confident
+    without putting every sample in one class.
 ``snd``
     Soft neighbourhood density (Saito et al., ICCV 2021): entropy of the
     softmax (temperature 0.05) of the cosine similarities between target
@@ -64,6 +68,15 @@ the second-smallest 24-task regret (7.05); by its rule, written before its
 numbers were seen (smallest regret of all scorers), it did not replace ``iwv``
 either, and it is 8.7 points short of the best 20ng candidate.
 
+``im`` was then judged on a second held-out dataset, amazon-reviews (12 tasks,
+section 00), by a rule written before its run: above the median candidate and
+not below ``iwv``. It was above the median (75.8 % against 72.4 %) but below
+``iwv`` (77.8 %): like ``entropy`` it chose the over-confident CCR3, and it
+cannot rank the feature methods that are best there. So ``iwv`` stays, although
+``im`` has the smallest mean regret over all 39 tasks of the four datasets
+(2.3 points, against 7.0 for ``iwv``) and ``reverse`` has a smaller regret than
+``iwv`` on each of the four.
+
 ``score_candidate`` scores one method factory; ``score_candidates`` scores many
 and shares every fit between scorers (the fold fits serve ``iwv``, ``dev`` and
 ``reverse`` alike). ``DomainAwareSplit`` is a scikit-learn CV splitter over
@@ -83,6 +96,7 @@ from .validation import check_array, stack_rows
 
 __all__ = [
     "Scorer", "NotScorable", "IWV", "DEV", "ReverseValidation", "PredictionEntropy", "SND", "SCORERS",
+    "InformationMaximisation", "information_maximisation",
     "DEFAULT_SCORER", "get_scorer", "applicable", "score_candidate", "score_candidates",
     "DomainAwareSplit", "density_ratio", "prediction_entropy", "soft_neighborhood_density",
     "importance_weighted_error", "dev_risk", "choose_domain_C", "EnsembleValidation",
@@ -106,6 +120,17 @@ def prediction_entropy(P):
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.where(P > 0, np.log(np.where(P > 0, P, 1.0)), 0.0)
     return -(P * logs).sum(axis=1)
+
+
+def information_maximisation(P):
+    """``H(mean row) - mean H(row)`` of the probability rows of ``P`` (nats).
+
+    Between 0 (every row the same, e.g. all samples given to one class) and
+    ``log(n_classes)`` (confident rows, classes used equally).
+    """
+    H = prediction_entropy(P)  # also checks the shape
+    P = np.asarray(P, dtype=np.float64)
+    return float(prediction_entropy(P.mean(axis=0, keepdims=True))[0] - H.mean())
 
 
 def soft_neighborhood_density(Z, temperature=0.05):
@@ -562,6 +587,17 @@ class NotScorable(InputError):
     """A scorer cannot rank this fitted method (e.g. entropy of 0/1 probabilities)."""
 
 
+def _soft_target_proba(fits, scorer_name):
+    """The full fit's target probabilities; :class:`NotScorable` when they are
+    all exactly 0 or 1 (every such candidate would tie at entropy 0)."""
+    P = np.asarray(fits.full().predict_proba(fits.data.Xt), dtype=float)
+    if np.all((P == 0.0) | (P == 1.0)):
+        raise NotScorable(f"scorer {scorer_name!r} cannot rank a method whose probabilities "
+                          f"are all 0 or 1 (e.g. a 1-nearest-neighbour classifier): its "
+                          f"entropy is 0 whatever its accuracy")
+    return P
+
+
 class PredictionEntropy(Scorer):
     """Minus the mean entropy (nats) of ``predict_proba`` on the target.
 
@@ -577,12 +613,28 @@ class PredictionEntropy(Scorer):
     needs = "proba"
 
     def _score(self, fits):
-        P = np.asarray(fits.full().predict_proba(fits.data.Xt), dtype=float)
-        if np.all((P == 0.0) | (P == 1.0)):
-            raise NotScorable("scorer 'entropy' cannot rank a method whose probabilities are "
-                              "all 0 or 1 (e.g. a 1-nearest-neighbour classifier): its "
-                              "entropy is 0 whatever its accuracy")
-        return -float(prediction_entropy(P).mean())
+        return -float(prediction_entropy(_soft_target_proba(fits, self.name)).mean())
+
+
+class InformationMaximisation(Scorer):
+    """Information maximisation on the target (:func:`information_maximisation`).
+
+    The mutual information between target inputs and predicted classes: the
+    entropy of the mean prediction minus the mean entropy of the predictions.
+    Like ``entropy`` it rewards confident predictions, but a method that puts
+    every target sample in one class (the original toolkit's TrAdaBoost) scores
+    0 however confident it is. The objective of SHOT (Liang, Hu & Feng, ICML
+    2020), used as a validator by Musgrave, Belongie & Lim (ECCV 2022). Refuses
+    0/1 probabilities, as ``entropy`` does.
+    """
+
+    name = "im"
+    description = "entropy of the mean target prediction minus the mean entropy " \
+                  "(confident and not collapsed = better)"
+    needs = "proba"
+
+    def _score(self, fits):
+        return information_maximisation(_soft_target_proba(fits, self.name))
 
 
 class SND(Scorer):
@@ -649,11 +701,12 @@ class EnsembleValidation(Scorer):
         return ensemble_agreement(votes)
 
 
-SCORERS = {s.name: s for s in (IWV(), DEV(), ReverseValidation(), PredictionEntropy(), SND(),
-                                         EnsembleValidation())}
+SCORERS = {s.name: s for s in (IWV(), DEV(), ReverseValidation(), PredictionEntropy(),
+                                InformationMaximisation(), SND(), EnsembleValidation())}
 #: chosen by benchmarks/selection_scorers.py: the scorer whose choice had the
 #: smallest mean regret over the benchmarked tasks of office-caltech-surf and
-#: 20ng-sci-talk among those applicable to every candidate (see the module docstring)
+#: 20ng-sci-talk among those applicable to every candidate; the later
+#: challengers (entropy, ensv, im) failed their held-out checks (module docstring)
 DEFAULT_SCORER = "iwv"
 
 
