@@ -155,7 +155,9 @@ def test_im_refuses_hard_probabilities_and_methods_without_proba(domains):
     hard = _WithProba(estimator=KNeighborsClassifier(n_neighbors=1)).fit(Xs, ys, Xt)
     with pytest.raises(S.NotScorable, match="scorer 'im'.*all 0 or 1"):
         S.SCORERS["im"](hard, Xs, ys, Xt)
-    assert not S.applicable("im", tltk_core.get_method("tca"))
+    from sklearn.svm import LinearSVC
+
+    assert not S.applicable("im", tltk_core.load("tca", estimator=LinearSVC()))
     assert S.applicable("im", tltk_core.get_method("mtrick"))
 
 
@@ -305,13 +307,52 @@ def test_applicable():
     tca = tltk_core.get_method("tca")
     mtrick = tltk_core.get_method("mtrick")
     trada = tltk_core.get_method("tradaboost")  # needs labelled target samples
-    assert not S.applicable("entropy", tca)
+    from sklearn.svm import LinearSVC
+
+    # a feature method class "may" have probabilities (its final classifier
+    # decides); an instance says exactly
+    assert S.applicable("entropy", tca)
+    assert not S.applicable("entropy", tltk_core.load("tca", estimator=LinearSVC()))
+    assert S.applicable("entropy", tltk_core.load("tca", estimator=LogisticRegression()))
+    assert not S.applicable("entropy", _SourceOnly)
     assert S.applicable("entropy", mtrick)
     assert S.applicable("snd", tca)  # through transform
     assert all(S.applicable(s, tca) for s in ("iwv", "dev", "reverse"))
     assert not any(S.applicable(s, trada) for s in S.SCORERS)
     assert S.applicable(S.SCORERS["snd"], tltk_core.load("tca"))  # an instance works too
     assert S.DEFAULT_SCORER in S.SCORERS
+
+
+def test_feature_methods_have_their_classifiers_probabilities(domains):
+    """A feature method (TCA, JDA, GFK, SCL, SFA, mSDA) offers predict_proba
+    exactly when its final classifier does: the classifier's probabilities on
+    the learnt representation, columns in the order of ``classes_`` (string
+    labels too), so that confidence scorers can rank it."""
+    from sklearn.svm import LinearSVC
+
+    Xs, ys, Xt, _ = domains
+    labels = np.array(["talk", "sci"])[ys]  # classes_ sorted: sci, talk
+    for name in ("tca", "jda", "gfk", "scl", "sfa", "msda"):
+        cls = tltk_core.get_method(name)
+        m = tltk_core.load(name, estimator=LogisticRegression())
+        assert hasattr(m, "predict_proba"), name  # before fit: from the classifier
+        m.fit(Xs, labels, Xt)
+        P = m.predict_proba(Xt)
+        expected = m.estimator_.predict_proba(m.transform(Xt))
+        np.testing.assert_allclose(P, expected, rtol=1e-12, err_msg=name)
+        assert list(m.classes_) == ["sci", "talk"]
+        np.testing.assert_array_equal(m.classes_[P.argmax(1)], m.predict(Xt))
+        svc = tltk_core.load(name, estimator=LinearSVC()).fit(Xs, labels, Xt)
+        assert not hasattr(svc, "predict_proba"), name
+        assert cls._classifies_features
+    # entropy and im now rank a feature method with a probabilistic classifier
+    cands = {"tca-logistic": lambda: tltk_core.load("tca", n_components=3,
+                                                    estimator=LogisticRegression()),
+             "tca-svm": lambda: tltk_core.load("tca", n_components=3, estimator=LinearSVC())}
+    out = S.score_candidates(cands, Xs, ys, Xt, ["entropy", "im", "iwv"])
+    assert np.isfinite(out["tca-logistic"]["entropy"]) and np.isfinite(out["tca-logistic"]["im"])
+    assert math.isnan(out["tca-svm"]["entropy"]) and math.isnan(out["tca-svm"]["im"])
+    assert np.isfinite(out["tca-svm"]["iwv"])
 
 
 def test_get_scorer_errors():
@@ -334,7 +375,13 @@ def test_input_errors(domains):
         S.score_candidate(_tca, Xs, ys, Xt, "snd", random_state=None)
     with pytest.raises(InputError, match="callable"):
         S.score_candidates({"x": "tca"}, Xs, ys, Xt)
-    with pytest.raises(InputError, match="needs predict_proba, which method 'tca' lacks"):
+    from sklearn.svm import LinearSVC
+
+    with pytest.raises(InputError, match="needs predict_proba, which method 'tca' lacks "
+                                         r"\(its final classifier LinearSVC has none\)"):
+        S.score_candidate(lambda: tltk_core.load("tca", estimator=LinearSVC()), Xs, ys, Xt,
+                          "entropy")
+    with pytest.raises(S.NotScorable, match="all 0 or 1"):  # the default 1-NN
         S.score_candidate(_tca, Xs, ys, Xt, "entropy")
     with pytest.raises(InputError, match="fitted"):
         S.SCORERS["snd"](_tca(), Xs, ys, Xt)
@@ -391,7 +438,12 @@ def test_adapter_matches_the_method(domains):
     np.testing.assert_array_equal(ad.predict(Xt), ref.predict(Xt))
     # without sample_domain the masked labels (-1) mark the target, as in skada
     np.testing.assert_array_equal(SkadaAdapter(_tca()).fit(X, y).predict(Xt), ref.predict(Xt))
-    assert not hasattr(ad, "predict_proba")  # tca has none
+    # the adapter has predict_proba exactly when the method does (TCA's 1-NN has it)
+    np.testing.assert_array_equal(ad.predict_proba(Xt), ref.predict_proba(Xt))
+    from sklearn.svm import LinearSVC
+
+    svc = SkadaAdapter(tltk_core.load("tca", n_components=3, estimator=LinearSVC()))
+    assert not hasattr(svc.fit(X, y, sample_domain=sd), "predict_proba")
     assert SkadaAdapter(tltk_core.load("mtrick", n_clusters=4, max_iter=5, init_iter=5)) \
         .fit(X, y, sample_domain=sd).predict_proba(Xt).shape == (Xt.shape[0], 2)
     assert ad.get_params()["method__n_components"] == 3

@@ -34,10 +34,34 @@ def _has(name):
     return lambda self: hasattr(self, name)
 
 
+def _has_proba(self):
+    """``_predict_proba``, or a feature method whose final classifier (fitted,
+    else the one it will fit) has ``predict_proba``."""
+    if hasattr(self, "_predict_proba"):
+        return True
+    if not getattr(self, "_classifies_features", False):
+        return False
+    est = getattr(self, "estimator_", None)
+    if est is None:
+        try:
+            est = self._make_estimator()
+        except Exception:  # an invalid estimator: fit() will say so
+            return False
+    return hasattr(est, "predict_proba")
+
+
+_PROBA_CHUNK = 2048  # rows per call: some representations are wide (mSDA)
+
+
 class TransferMethod(BaseEstimator):
     """Base class of every tltk method (a scikit-learn estimator)."""
 
     info: MethodInfo = None
+
+    #: True for a method whose predictions are its final classifier
+    #: ``estimator_`` applied to ``_transform(X)`` (the feature methods): it then
+    #: offers ``predict_proba`` exactly when that classifier does
+    _classifies_features = False
 
     # -- public API ------------------------------------------------------
     def fit(self, Xs, ys, Xt, yt=None):
@@ -63,10 +87,30 @@ class TransferMethod(BaseEstimator):
         codes = np.asarray(self._predict(self._check_X(X)))
         return self.classes_[codes]
 
-    @available_if(_has("_predict_proba"))
+    @available_if(_has_proba)
     def predict_proba(self, X):
-        """Class probabilities, one column per entry of ``classes_``."""
-        return self._predict_proba(self._check_X(X))
+        """Class probabilities, one column per entry of ``classes_``.
+
+        A feature method (``_classifies_features``) has it exactly when its
+        final classifier does: the classifier's probabilities on the learnt
+        representation.
+        """
+        X = self._check_X(X)
+        if hasattr(self, "_predict_proba"):
+            return self._predict_proba(X)
+        parts = [np.asarray(self.estimator_.predict_proba(self._transform(X[i:i + _PROBA_CHUNK])),
+                            dtype=np.float64)
+                 for i in range(0, X.shape[0], _PROBA_CHUNK)]
+        if not parts:
+            return np.zeros((0, len(self.classes_)))
+        P = np.concatenate(parts)
+        codes = np.asarray(self.estimator_.classes_)
+        if codes.shape[0] == len(self.classes_) and np.array_equal(
+                codes, np.arange(len(self.classes_))):
+            return P
+        full = np.zeros((P.shape[0], len(self.classes_)))  # a class the classifier never saw
+        full[:, codes.astype(int)] = P
+        return full
 
     @available_if(_has("_decision_function"))
     def decision_function(self, X):

@@ -726,7 +726,10 @@ def _has_capability(method_cls, need):
     private = _NEEDS[need]
     public = {"proba": "predict_proba", "transform": "transform"}[need]
     if isinstance(method_cls, type):
+        # a class can only say "may": a feature method has predict_proba when
+        # its final classifier does, which an instance tells exactly
         return hasattr(method_cls, private) or (
+            need == "proba" and getattr(method_cls, "_classifies_features", False)) or (
             not hasattr(method_cls, "_fit") and hasattr(method_cls, public))
     return hasattr(method_cls, public)
 
@@ -756,7 +759,12 @@ def _not_applicable_msg(scorer, method):
                 f"cannot score it")
     needs = scorer.needs if isinstance(scorer.needs, tuple) else (scorer.needs,)
     what = " or ".join({"proba": "predict_proba", "transform": "transform"}[n] for n in needs)
-    return f"scorer {scorer.name!r} needs {what}, which method {name!r} lacks"
+    why = ""
+    if "proba" in needs and getattr(method, "_classifies_features", False):
+        est = getattr(method, "estimator_", None) or getattr(method, "estimator", None)
+        if est is not None:
+            why = f" (its final classifier {type(est).__name__} has none)"
+    return f"scorer {scorer.name!r} needs {what}, which method {name!r} lacks{why}"
 
 
 def _probe(factory):

@@ -114,6 +114,7 @@ class GFK(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, n_components=None, estimator=None):
         self.n_components = n_components

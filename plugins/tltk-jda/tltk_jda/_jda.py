@@ -188,6 +188,7 @@ class JDA(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, n_components=30, kernel="linear", mu=1.0, gamma=None, degree=3,
                  coef0=1.0, max_iter=10, normalize=True, solver="auto", approximation="auto",

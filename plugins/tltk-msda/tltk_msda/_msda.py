@@ -149,6 +149,7 @@ class MSDA(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, p=0.5, n_layers=5, n_reconstruct=2000, block_size=None, reg=1e-5,
                  random_state=0, normalize=True, estimator=None):

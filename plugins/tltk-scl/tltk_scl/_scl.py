@@ -147,6 +147,7 @@ class SCL(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, n_pivots=1000, n_components=50, min_df=10, alpha=0.1, scale=1.0,
                  scale_grid=(0.5, 1.0, 2.0, 4.0), cv=3, binary=True, loss="squared",

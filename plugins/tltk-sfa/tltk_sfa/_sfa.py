@@ -114,6 +114,7 @@ class SFA(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, n_domain_independent=500, n_components=100, gamma=0.6,
                  normalize=True, frequency_pool=2.0, min_df=2, binary=False,

@@ -164,6 +164,7 @@ class TCA(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, n_components=30, kernel="linear", mu=0.1, gamma=None, degree=3,
                  coef0=1.0, solver="auto", approximation="auto", n_landmarks=1000,
