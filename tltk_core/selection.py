@@ -71,8 +71,9 @@ either, and it is 8.7 points short of the best 20ng candidate.
 ``im`` was then judged on a second held-out dataset, amazon-reviews (12 tasks,
 section 00), by a rule written before its run: above the median candidate and
 not below ``iwv``. It was above the median (75.8 % against 72.4 %) but below
-``iwv`` (77.8 %): like ``entropy`` it chose the over-confident CCR3, and it
-cannot rank the feature methods that are best there. So ``iwv`` stays, although
+``iwv`` (77.8 %): like ``entropy`` it chose the over-confident CCR3, also once
+the feature methods that are best there had probabilities to rank (section
+00b: their probabilities are softer than CCR3's). So ``iwv`` stays, although
 ``im`` has the smallest mean regret over all 39 tasks of the four datasets
 (2.3 points, against 7.0 for ``iwv``) and ``reverse`` has a smaller regret than
 ``iwv`` on each of the four.
