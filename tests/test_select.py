@@ -88,6 +88,7 @@ def test_budget_stops_starting_candidates(files):
 
 @pytest.mark.parametrize("args,match", [
     (["--scorer", "magic"], "unknown scorer 'magic'; valid scorers: "),
+    (["--compare", "iwv,magic"], "unknown scorer 'magic'; valid scorers: "),
     (["-p", "tca.nope=1,2"], "method 'tca' has no hyperparameter 'nope'"),
     (["--methods", "nosuch"], "nosuch"),
 ])
@@ -129,3 +130,41 @@ def test_ensv_scores_every_candidate_against_all_of_them(files):
             assert out == {**first, "candidates": [
                 {**c, "seconds": o["seconds"]} for c, o in zip(first["candidates"],
                                                                 out["candidates"])]}
+
+
+def test_compare_shows_other_scorers_without_changing_the_choice(files):
+    """--compare: each other scorer's score of every candidate and its own pick,
+    identical with --jobs 1 and 2 (ensv is pooled); the choice and the deciding
+    scores are those of a run without --compare."""
+    base = ["--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+            "-p", "tca.n_components=2,3", "-p", "tca.mu=1.0"]
+    plain = json.loads(select(*base, "--json").stdout)
+    runs = []
+    for jobs in ("1", "2"):
+        r = select(*base, "--compare", "reverse,ensv,iwv", "--jobs", jobs, "--json")
+        assert r.exit_code == 0, r.stderr
+        runs.append(json.loads(r.stdout))
+    out = runs[0]
+    assert out["chosen"] == plain["chosen"] and out["scorer"] == "iwv"
+    assert [(c["method"], c["params"], c["score"]) for c in out["candidates"]] == \
+        [(c["method"], c["params"], c["score"]) for c in plain["candidates"]]
+    assert set(out["compare"]) == {"reverse", "ensv"}  # the deciding scorer is not repeated
+    for name, pick in out["compare"].items():  # its pick has its highest score
+        top = max(c["scores"][name] for c in out["candidates"])
+        picked = next(c for c in out["candidates"]
+                      if (c["method"], c["params"]) == (pick["method"], pick["params"]))
+        assert picked["scores"][name] == top
+    assert all(c["scores"]["iwv"] == c["score"] for c in out["candidates"])
+    strip = [[(c["method"], c["params"], c["scores"]) for c in o["candidates"]] for o in runs]
+    assert strip[0] == strip[1] and runs[0]["compare"] == runs[1]["compare"]
+
+    text = select(*base, "--compare", "reverse,ensv")
+    assert text.exit_code == 0, text.stderr
+    header = text.stdout.splitlines()[0].split()
+    assert header[:3] == ["rank", "candidate", "score"] and header[3:5] == ["reverse", "ensv"]
+    lines = text.stdout.splitlines()[1:len(out["candidates"]) + 1]
+    rows = [ln.replace("<- chosen", "").split() for ln in lines]
+    for name in ("reverse", "ensv"):  # each column ranks every candidate 1..n once
+        k = header.index(name) - len(header)  # counted from the right (labels have spaces)
+        assert sorted(int(r[k]) for r in rows) == list(range(1, len(rows) + 1)), name
+    assert "Other scorers" in text.stdout and "do not change the choice" in text.stdout

@@ -777,9 +777,10 @@ def _candidate_label(method, params):
     return method + " " + ",".join(f"{k}={_default_repr(v)}" for k, v in sorted(params.items()))
 
 
-def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
-    """Score one candidate (in a worker or here); never sees the target labels
-    except to report accuracy after scoring, in the separate column."""
+def _score_one(method, params, base, Xs, ys, Xt, scorers, seed, X_eval, y_eval):
+    """Score one candidate (in a worker or here) by every scorer of ``scorers``
+    (the first decides); never sees the target labels except to report
+    accuracy after scoring, in the separate column."""
     import time
     import warnings
 
@@ -789,14 +790,15 @@ def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
     t0 = time.perf_counter()
     fitted = {}
     pooled = {}
-    votes = None
+    votes = {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = score_candidates({"c": lambda: load(method, **{**base, **params})},
-                                     Xs, ys, Xt, [scorer], random_state=seed,
-                                     fitted=fitted, pooled_outputs=pooled)["c"][scorer]
-            votes = pooled.get("c", {}).get(scorer)
+            row = score_candidates({"c": lambda: load(method, **{**base, **params})},
+                                   Xs, ys, Xt, list(scorers), random_state=seed,
+                                   fitted=fitted, pooled_outputs=pooled)["c"]
+            scores = {n: float(row.get(n, float("nan"))) for n in scorers}
+            votes = pooled.get("c", {})
             acc = None
             if y_eval is not None:
                 import numpy as np
@@ -804,23 +806,42 @@ def _score_one(method, params, base, Xs, ys, Xt, scorer, seed, X_eval, y_eval):
                 acc = float(np.mean(fitted["c"].predict(X_eval) == y_eval))
         error = None
     except Exception as exc:  # a failing candidate is reported, the others go on
-        score, acc, error = float("nan"), None, f"{type(exc).__name__}: {exc}"
-    return {"method": method, "params": params, "score": score, "accuracy": acc,
-            "error": error, "seconds": round(time.perf_counter() - t0, 2), "votes": votes}
+        scores, acc, error = {n: float("nan") for n in scorers}, None, \
+            f"{type(exc).__name__}: {exc}"
+    return {"method": method, "params": params, "score": scores[scorers[0]], "scores": scores,
+            "accuracy": acc, "error": error, "seconds": round(time.perf_counter() - t0, 2),
+            "votes": votes}
 
 
-def _combine_pooled(scorer, results):
-    """Scores of a pooled scorer (ensv): each candidate against all the others,
-    once every candidate has been fitted (in this process or in workers)."""
+def _combine_pooled(scorers, results):
+    """Scores of the pooled scorers (ensv): each candidate against all the
+    others, once every candidate has been fitted (in this process or in
+    workers)."""
     from .selection import get_scorer
 
-    s = get_scorer(scorer)
-    if not s.pooled:
-        return
-    voted = [r for r in results if r["error"] is None and r.get("votes") is not None]
-    if voted:
-        for r, score in zip(voted, s.combine([r["votes"] for r in voted])):
-            r["score"] = float(score)
+    for name in scorers:
+        s = get_scorer(name)
+        if not s.pooled:
+            continue
+        voted = [r for r in results if r["error"] is None and name in (r.get("votes") or {})]
+        if voted:
+            for r, score in zip(voted, s.combine([r["votes"][name] for r in voted])):
+                r["scores"][name] = float(score)
+                if name == scorers[0]:
+                    r["score"] = float(score)
+
+
+def _choice_of(results, name):
+    """The candidate that scorer ``name`` ranks first (ties: candidate order)."""
+    import math
+
+    best = None
+    for r in results:
+        v = r["scores"].get(name, float("nan"))
+        if r["error"] is None and not math.isnan(v) and (best is None
+                                                         or v > best["scores"][name]):
+            best = r
+    return best
 
 
 @cli.command("select")
@@ -835,6 +856,9 @@ def _combine_pooled(scorer, results):
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
               help="Unsupervised scorer: iwv (default), reverse, dev, entropy, im, snd or ensv.")
+@click.option("--compare", default=None, metavar="A,B,...|all",
+              help="Other scorers shown beside the choice (their rank of each candidate "
+                   "and their own pick); they never change the choice.")
 @click.option("-p", "--param", "params", multiple=True, metavar="[METHOD.]KEY=V1,V2",
               help="Values to try for a hyperparameter, replacing the method's search space.")
 @click.option("--budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
@@ -845,8 +869,8 @@ def _combine_pooled(scorer, results):
               help="Seed of the scorers' folds and the methods' random_state.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_debug_option
-def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, params, budget,
-               jobs, seed, as_json):
+def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compare, params,
+               budget, jobs, seed, as_json):
     """Choose a method for your data without target labels.
 
     Every candidate (method x point of its search space, and source-only, the
@@ -868,6 +892,14 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
 
     _show_warnings()
     scorer = get_scorer(scorer or DEFAULT_SCORER).name
+    if compare is None:
+        others = []
+    elif compare.strip() == "all":
+        others = [n for n in SCORERS if n != scorer]
+    else:
+        others = [get_scorer(n).name for n in _csv_list(compare, "--compare")]
+        others = [n for i, n in enumerate(others) if n != scorer and n not in others[:i]]
+    scorers = [scorer, *others]
     if dataset and sources:
         raise InputError("give --dataset or --source/--target, not both")
     if bool(sources) != bool(target):
@@ -938,7 +970,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
             if i > 1 and budget is not None and time.monotonic() - start > budget:
                 skipped = jobs_list[i - 1:]
                 break
-            r = _score_one(m, point, base, Xs, ys, Xt, scorer, seed, evaluation.X, y_eval)
+            r = _score_one(m, point, base, Xs, ys, Xt, scorers, seed, evaluation.X, y_eval)
             results.append(r)
             if not as_json:
                 done = ("fitted" if get_scorer(scorer).pooled else f"score {r['score']:.4f}")
@@ -949,9 +981,9 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=jobs)(
-            delayed(_score_one)(m, point, base, Xs, ys, Xt, scorer, seed, evaluation.X, y_eval)
+            delayed(_score_one)(m, point, base, Xs, ys, Xt, scorers, seed, evaluation.X, y_eval)
             for m, point, base in jobs_list)
-    _combine_pooled(scorer, results)
+    _combine_pooled(scorers, results)
     scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
     if not scored:
         raise _Failure("no candidate could be scored: "
@@ -966,20 +998,36 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
                            "accuracy": r["accuracy"], "error": r["error"],
                            "seconds": r["seconds"]} for r in ranked],
            "skipped": [{"method": m, "params": p} for m, p, _ in skipped]}
+    picks = {n: _choice_of(results, n) for n in others}
+    if others:
+        for c, r in zip(out["candidates"], ranked):
+            c["scores"] = {n: None if not np.isfinite(r["scores"][n]) else r["scores"][n]
+                           for n in scorers}
+        out["compare"] = {n: None if picks[n] is None else
+                          {"method": picks[n]["method"], "params": picks[n]["params"]}
+                          for n in others}
     if as_json:
         from .evaluate import _jsonable
 
         click.echo(json.dumps(_jsonable(out), indent=2))
         return
     labelled = y_eval is not None
-    click.echo(f"{'rank':>4}  {'candidate':<44} {'score':>9}" + ("   accuracy*" if labelled
-                                                                  else ""))
+    # the other scorers' ranks (1 = their pick; "-" = they cannot rank it)
+    ranks = {}
+    for n in others:
+        order = sorted((r for r in results if r["error"] is None
+                        and np.isfinite(r["scores"][n])), key=lambda r: -r["scores"][n])
+        ranks[n] = {id(r): k for k, r in enumerate(order, 1)}
+    click.echo(f"{'rank':>4}  {'candidate':<44} {'score':>9}"
+               + "".join(f" {n:>8}" for n in others)
+               + ("   accuracy*" if labelled else ""))
     for i, r in enumerate(ranked, 1):
         score = "failed" if r["error"] else f"{r['score']:.4f}"
         acc = "" if not labelled or r["accuracy"] is None else f"   {100 * r['accuracy']:7.2f}%"
         mark = "  <- chosen" if r is chosen else ""
+        other = "".join(f" {ranks[n].get(id(r), '-'):>8}" for n in others)
         click.echo(f"{i:>4}  {_candidate_label(r['method'], r['params']):<44} {score:>9}"
-                   f"{acc}{mark}")
+                   f"{other}{acc}{mark}")
     label = _candidate_label(chosen["method"], chosen["params"])
     why = f"chosen: {label}, the highest {scorer} score ({chosen['score']:.4f})"
     if len(scored) > 1:
@@ -994,6 +1042,14 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, param
         if base_r is not None:
             click.echo(f"It scores {chosen['score'] - base_r['score']:.4f} above source-only "
                        "(no transfer).")
+    if others:
+        agree = [n for n in others if picks[n] is chosen]
+        differ = [f"{n} picks {_candidate_label(picks[n]['method'], picks[n]['params'])}"
+                  for n in others if picks[n] is not None and picks[n] is not chosen]
+        click.echo(f"Other scorers (ranks above; they do not change the choice): "
+                   + (f"{', '.join(agree)} {'agrees' if len(agree) == 1 else 'agree'}"
+                      if agree else "none agrees")
+                   + (f"; {'; '.join(differ)}" if differ else "") + ".")
     if labelled:
         click.echo("* accuracy uses the target labels, for your information only; the "
                    "choice never does.")
