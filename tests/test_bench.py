@@ -184,7 +184,9 @@ def _wait_for_rows(store, n, proc, timeout=60):
 def test_interrupted_grid_resumes_with_every_run_exactly_once(env, tmp_path, sig):
     store = tmp_path / "s.sqlite"
     args = ["bench", "--methods", "sleepy", "--dataset", "toy", "--seeds", "0,1,2,3",
-            "-p", "delay=0.4", "--store", str(store)]
+            # 1 s per run: the signal must land while runs remain, even when the
+            # test process is starved on a loaded machine (0.4 s flaked under load)
+            "-p", "delay=1.0", "--store", str(store)]
     full_env = dict(os.environ, TLTK_DATA=env["TLTK_DATA"], TLTK_PLUGINS=env["TLTK_PLUGINS"],
                     PYTHONPATH=os.pathsep.join([str(env["plugins"]),
                                                 os.environ.get("PYTHONPATH", "")]))
