@@ -831,19 +831,6 @@ def _combine_pooled(scorers, results):
                     r["score"] = float(score)
 
 
-def _choice_of(results, name):
-    """The candidate that scorer ``name`` ranks first (ties: candidate order)."""
-    import math
-
-    best = None
-    for r in results:
-        v = r["scores"].get(name, float("nan"))
-        if r["error"] is None and not math.isnan(v) and (best is None
-                                                         or v > best["scores"][name]):
-            best = r
-    return best
-
-
 @cli.command("select")
 @click.option("--source", "sources", multiple=True, type=click.Path(),
               help="Labelled source file (repeat for several sources: they are pooled).")
@@ -998,7 +985,12 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
                            "accuracy": r["accuracy"], "error": r["error"],
                            "seconds": r["seconds"]} for r in ranked],
            "skipped": [{"method": m, "params": p} for m, p, _ in skipped]}
-    picks = {n: _choice_of(results, n) for n in others}
+    # each other scorer's order of the candidates it can rank (stable: ties keep
+    # candidate order); its pick is the first
+    orders = {n: sorted((r for r in results if r["error"] is None
+                         and np.isfinite(r["scores"][n])), key=lambda r: -r["scores"][n])
+              for n in others}
+    picks = {n: orders[n][0] if orders[n] else None for n in others}
     if others:
         for c, r in zip(out["candidates"], ranked):
             c["scores"] = {n: None if not np.isfinite(r["scores"][n]) else r["scores"][n]
@@ -1013,11 +1005,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
         return
     labelled = y_eval is not None
     # the other scorers' ranks (1 = their pick; "-" = they cannot rank it)
-    ranks = {}
-    for n in others:
-        order = sorted((r for r in results if r["error"] is None
-                        and np.isfinite(r["scores"][n])), key=lambda r: -r["scores"][n])
-        ranks[n] = {id(r): k for k, r in enumerate(order, 1)}
+    ranks = {n: {id(r): k for k, r in enumerate(orders[n], 1)} for n in others}
     click.echo(f"{'rank':>4}  {'candidate':<44} {'score':>9}"
                + "".join(f" {n:>8}" for n in others)
                + ("   accuracy*" if labelled else ""))

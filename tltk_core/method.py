@@ -98,19 +98,12 @@ class TransferMethod(BaseEstimator):
         X = self._check_X(X)
         if hasattr(self, "_predict_proba"):
             return self._predict_proba(X)
+        # estimator_ was fitted on the source codes 0..k-1, every class present:
+        # its columns are those of classes_
         parts = [np.asarray(self.estimator_.predict_proba(self._transform(X[i:i + _PROBA_CHUNK])),
                             dtype=np.float64)
                  for i in range(0, X.shape[0], _PROBA_CHUNK)]
-        if not parts:
-            return np.zeros((0, len(self.classes_)))
-        P = np.concatenate(parts)
-        codes = np.asarray(self.estimator_.classes_)
-        if codes.shape[0] == len(self.classes_) and np.array_equal(
-                codes, np.arange(len(self.classes_))):
-            return P
-        full = np.zeros((P.shape[0], len(self.classes_)))  # a class the classifier never saw
-        full[:, codes.astype(int)] = P
-        return full
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
 
     @available_if(_has("_decision_function"))
     def decision_function(self, X):

@@ -115,6 +115,7 @@ class SDA(TransferMethod):
     """
 
     info = INFO
+    _classifies_features = True  # predict_proba when the final classifier has it
 
     def __init__(self, hidden=(500,), noise=0.5, n_epochs=5, batch_size=64, lr=0.01,
                  binarize=True, representation="input+concat", normalize=True, estimator=None,
@@ -242,15 +243,6 @@ class SDA(TransferMethod):
 
     def _predict(self, X):
         return self._chunked(self.estimator_.predict, X).astype(np.int64)
-
-    @property
-    def _predict_proba(self):
-        """Present only when the final classifier has ``predict_proba``."""
-        est = getattr(self, "estimator_", None)
-        est = est if est is not None else self._make_estimator()
-        if not hasattr(est, "predict_proba"):
-            raise AttributeError("the final classifier has no predict_proba")
-        return lambda X: self._chunked(self.estimator_.predict_proba, X)
 
     @property
     def _decision_function(self):
