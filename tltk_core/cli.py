@@ -1034,7 +1034,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
         agree = [n for n in others if picks[n] is chosen]
         differ = [f"{n} picks {_candidate_label(picks[n]['method'], picks[n]['params'])}"
                   for n in others if picks[n] is not None and picks[n] is not chosen]
-        click.echo(f"Other scorers (ranks above; they do not change the choice): "
+        click.echo("Other scorers (ranks above; they do not change the choice): "
                    + (f"{', '.join(agree)} {'agrees' if len(agree) == 1 else 'agree'}"
                       if agree else "none agrees")
                    + (f"; {'; '.join(differ)}" if differ else "") + ".")
