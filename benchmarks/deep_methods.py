@@ -258,6 +258,9 @@ def stored_runs(dataset, tasks, names, classes, seeds, store, params=None,
                        "clipped": round(_clipped(fitted.history_, st.get("max_grad_norm")), 4)}
                 if params:
                     rec["params"] = params
+                if getattr(fitted, "trade_off_selection_", None):   # a validated trade-off
+                    rec["chosen"] = float(fitted._trade_off())
+                    rec["selection"] = fitted.trade_off_selection_
                 if preprocess != "protocol":
                     rec["preprocess"] = preprocess
                 if "coral_weight" in fitted.history_[-1]:   # Deep CORAL's "auto" weight at the end

@@ -381,6 +381,41 @@ def test_user_backbone_is_used_and_not_modified():
     assert all(torch.equal(a, b) for a, b in zip(before, bb.parameters()))
 
 
+def test_validate_trade_off_scores_each_value_on_held_out_source(monkeypatch):
+    """The DAN paper's rule for the trade-off: per grid value, one network on the
+    non-held-out source rows; score = its error on the held-out source rows +
+    1 − 2 × the two-sample error between those rows and the target, both in the
+    network's representation; the lowest score wins."""
+    import tltk_core.selection as S
+
+    Xs, ys, Xt, _ = make_domains(n_source=50)
+    seen = []
+    real = S.two_sample_error
+
+    def spy(Zs, Zt, **kw):
+        seen.append((Zs.shape, Zt.shape))
+        return real(Zs, Zt, **kw)
+
+    monkeypatch.setattr(S, "two_sample_error", spy)
+    method = _Coral(random_state=0)
+    best, rows = deep.validate_trade_off(method, sp.csr_matrix(Xs), ys, sp.csr_matrix(Xt),
+                                         (0.0, 2.0), holdout=0.2, random_state=0)
+    assert seen == [((10, 8), (60, 8))] * 2       # 20 % of 50 rows; the whole target
+    assert method.weight == 1.0 and not hasattr(method, "network_")   # untouched
+    for r, w in zip(rows, (0.0, 2.0)):
+        assert r["trade_off"] == w
+        assert r["score"] == pytest.approx(r["source_error"] + 1 - 2 * r["two_sample_error"])
+    assert best == min(rows, key=lambda r: r["score"])["trade_off"]
+    # the weight-0 row is the source-only network on the same 40 rows: its error by hand
+    from sklearn.model_selection import train_test_split
+
+    tr, va = train_test_split(np.arange(50), test_size=10, stratify=ys, random_state=0)
+    net = _Coral(weight=0.0, random_state=0).fit(Xs[tr], ys[tr], Xt)
+    assert rows[0]["source_error"] == np.mean(net.predict(Xs[va]) != ys[va])
+    with pytest.raises(InputError, match="weight='auto'"):
+        deep.validate_trade_off(method, Xs[:3], ys[:3], Xt, (1.0,))
+
+
 @pytest.mark.parametrize("params,name", [
     ({"backbone": "mlp"}, "backbone"), ({"hidden": (8, 0)}, "hidden"),
     ({"hidden": "wide"}, "hidden"), ({"n_epochs": 0}, "n_epochs"), ({"lr": 0.0}, "lr"),

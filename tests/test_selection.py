@@ -208,6 +208,27 @@ def test_density_ratio_recovers_a_gaussian_shift():
     np.testing.assert_allclose(np.log(ws), np.log(true), atol=0.25)
 
 
+def test_two_sample_error_separable_alike_and_imbalanced():
+    rng = np.random.RandomState(0)
+    a = rng.normal(0.0, 1.0, size=(200, 3))
+    # far apart: the classifier separates every row -> error 0
+    assert S.two_sample_error(a, a + 20.0) == 0.0
+    # one sample split in two: nothing to tell apart -> about 0.5 (never above)
+    e = S.two_sample_error(a[:100], a[100:])
+    assert 0.35 < e <= 0.5
+    # 1 − 2e is half the proxy A-distance: a shift of one standard deviation
+    # along one axis (Bayes error Φ(−0.5) ≈ 0.31) lies in between
+    b = rng.normal(0.0, 1.0, size=(2000, 3))
+    c = rng.normal(0.0, 1.0, size=(2000, 3)) + np.array([1.0, 0.0, 0.0])
+    assert S.two_sample_error(b, c) == pytest.approx(0.3085, abs=0.03)
+    # balanced: 50 rows against 2000 is judged as 50 against 50 would be
+    assert S.two_sample_error(b[:50], c) == pytest.approx(0.3085, abs=0.08)
+    # sparse rows give the same answer for the separable case
+    assert S.two_sample_error(sp.csr_matrix(a), sp.csr_matrix(a + 20.0)) == 0.0
+    with pytest.raises(InputError, match="at least 2 rows"):
+        S.two_sample_error(a[:1], a)
+
+
 def test_iwv_with_known_weights(domains, monkeypatch):
     Xs, ys, Xt, _ = domains
     factory = lambda: _SourceOnly(estimator=LogisticRegression())  # noqa: E731

@@ -413,6 +413,11 @@ def _print_run(r, task):
     if r["n_target_labelled"]:
         click.echo(f"  {r['n_target_labelled']} target labels revealed (seed {r['seed']}); "
                    f"accuracy on the other {r['n_evaluated']}")
+    sel = r.get("trade_off_selection")
+    if sel:
+        grid = ", ".join(f"{c['trade_off']:g}" for c in sel["candidates"])
+        click.echo(f"  {sel['param']} = {sel['chosen']:g}, chosen without target labels from "
+                   f"{grid} (lowest source error + 1 - 2 x two-sample error)")
     if r["accuracy"] is None:
         click.echo("  the target has no labels: accuracy cannot be measured")
     else:

@@ -51,7 +51,7 @@ __all__ = [
     "grad_reverse", "mk_mmd", "quadruple_kernels", "linear_mmd_value", "linear_mmd_h",
     "optimal_kernel_weights", "gaussian_bandwidths", "coral_loss", "dann_lambda",
     "annealed_lr", "train_network", "predict_network", "TransferNet", "DeepTransferMethod",
-    "SourceOnlyNetwork", "text_progress",
+    "SourceOnlyNetwork", "text_progress", "validate_trade_off",
 ]
 
 
@@ -588,6 +588,62 @@ def predict_network(net, X, device="cpu", batch_size=1024, what="logits"):
 
 
 # -- the base class of the deep plugins -----------------------------------------------
+def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=None,
+                       progress=None):
+    """Choose a deep method's trade-off on labelled source and unlabelled target rows.
+
+    The rule of Long et al. (ICML 2015, DAN) for λ: on a validation set of
+    source-labelled and target-unlabelled instances, assess jointly the error of
+    the source classifier and that of a two-sample classifier. Here: a
+    stratified ``holdout`` share of the source rows is set aside; for each value
+    in ``grid`` a clone of ``method`` with that trade-off is fitted on the other
+    source rows and all of ``Xt``; its score is
+
+        source validation error + (1 − 2 ε₂ₛ),
+
+    ε₂ₛ the balanced error of a two-sample classifier between the validation
+    source rows and the target rows in the network's representation
+    (:func:`tltk_core.selection.two_sample_error`); ``1 − 2ε₂ₛ`` is half the
+    proxy A-distance, so the score mirrors the source-error + divergence terms
+    of the bound of Ben-David et al. (2007). The smallest score wins (ties: the
+    earlier grid value). No target label is used.
+
+    Returns ``(best, rows)``: the chosen value and one dict per grid value
+    (``trade_off``, ``source_error``, ``two_sample_error``, ``score``).
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+
+    from .selection import two_sample_error
+
+    ys = np.asarray(ys)
+    n = ys.shape[0]
+    n_val = int(round(holdout * n))
+    if n_val < 2 or n - n_val < 2:
+        raise InputError(f"{method._trade_off_name}='auto' holds out {holdout:.0%} of the "
+                         f"source for validation and needs at least 2 rows on each side; "
+                         f"got {n} source rows")
+    _, counts = np.unique(ys, return_counts=True)
+    stratify = ys if counts.min() >= 2 and n_val >= len(counts) else None
+    seed = 0 if random_state is None else int(random_state)
+    train, val = train_test_split(np.arange(n), test_size=n_val, stratify=stratify,
+                                  random_state=seed)
+    rows = []
+    for i, value in enumerate(grid):
+        est = clone(method).set_params(**{method._trade_off_name: float(value), "progress": None})
+        if "max_grad_norm" in vars(method):   # an instance override is not a parameter
+            est.max_grad_norm = method.max_grad_norm
+        est.fit(Xs[train], ys[train], Xt)
+        err = float(np.mean(est.predict(Xs[val]) != ys[val]))
+        e2s = two_sample_error(est.transform(Xs[val]), est.transform(Xt), random_state=seed)
+        rows.append({"trade_off": float(value), "source_error": err,
+                     "two_sample_error": e2s, "score": err + (1.0 - 2.0 * e2s)})
+        if progress is not None:
+            progress(i + 1, len(grid), dict(rows[-1]))
+    best = min(range(len(rows)), key=lambda j: (rows[j]["score"], j))
+    return rows[best]["trade_off"], rows
+
+
 class DeepTransferMethod(TransferMethod):
     """A :class:`TransferMethod` trained end to end by :func:`train_network`.
 

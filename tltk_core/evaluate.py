@@ -248,6 +248,11 @@ def run(name, task, params=None, target_labels=None, seed=0, strong_baseline=Tru
             result["baseline_source_target_accuracy"] = float(
                 np.mean(both.predict(X_eval) == y_eval))
     result["suspicious"] = suspicious
+    chosen = getattr(est, "trade_off_selection_", None)
+    if chosen:   # a trade-off chosen inside fit (e.g. DAN's mmd_weight="auto")
+        result["trade_off_selection"] = {"param": est._trade_off_name,
+                                         "chosen": float(est._trade_off()),
+                                         "candidates": _jsonable(chosen)}
     result["predictions"] = pred
     result["estimator"] = est
     result["peak_rss_mib"] = round(_peak_rss_mib(), 1)

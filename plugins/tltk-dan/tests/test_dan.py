@@ -100,7 +100,8 @@ def test_mmd_shrinks_the_domain_gap():
                                          ({"kernel_weights": None}, "kernel_weights"),
                                          ({"kernel_eps": 0.0}, "kernel_eps"),
                                          ({"kernel_eps": -1e-3}, "kernel_eps"),
-                                         ({"batch_size": 0}, "batch_size")])
+                                         ({"batch_size": 0}, "batch_size"),
+                                         ({"mmd_weight": "paper"}, "mmd_weight")])
 def test_bad_hyperparameters(params, name):
     Xs, ys, Xt, _ = make_domains()
     with pytest.raises(InputError, match=name):
@@ -267,6 +268,87 @@ def test_beta_does_not_see_target_labels():
     for x, y in zip(a.kernel_weights_, b.kernel_weights_):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+
+
+# -- mmd_weight="auto": the paper's validation rule for λ ---------------------------------
+def test_auto_weight_follows_the_validation_score():
+    """Each grid value is scored by source-validation error + 1 − 2·(two-sample
+    error); the smallest score is chosen and the final network is exactly the
+    one a fixed λ of that value gives (refit on the whole source)."""
+    Xs, ys, Xt, yt = make_domains(n_classes=3, n_source=90)
+    Xs0, Xt0 = Xs.copy(), Xt.copy()
+    m = DAN(**SMALL, mmd_weight="auto", random_state=2).fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(Xs, Xs0)
+    np.testing.assert_array_equal(Xt, Xt0)
+    rows = m.trade_off_selection_
+    assert [r["trade_off"] for r in rows] == list(DAN.auto_grid)
+    for r in rows:
+        assert 0.0 <= r["source_error"] <= 1.0 and 0.0 <= r["two_sample_error"] <= 0.5
+        assert r["score"] == pytest.approx(r["source_error"] + 1 - 2 * r["two_sample_error"])
+    best = min(rows, key=lambda r: r["score"])
+    assert m.mmd_weight_ == best["trade_off"] and m.mmd_weight == "auto"
+    fixed = DAN(**SMALL, mmd_weight=best["trade_off"], random_state=2).fit(Xs, ys, Xt)
+    np.testing.assert_array_equal(m.predict_proba(Xt), fixed.predict_proba(Xt))
+    # target labels given to fit change nothing: the choice never sees them
+    m2 = DAN(**SMALL, mmd_weight="auto", random_state=2).fit(Xs, ys, Xt, yt)
+    assert m2.trade_off_selection_ == rows
+
+
+def test_auto_weight_prefers_the_lambda_whose_features_the_two_sample_test_cannot_split(
+        monkeypatch):
+    """With the two-sample error forced to 0.5 for the third grid value only and 0
+    for the others, that value's score is lower by 1 − (difference of source
+    errors) and it wins."""
+    import tltk_core.selection as S
+
+    calls = []
+
+    def fake(Zs, Zt, **kw):
+        calls.append(Zs.shape)
+        return 0.5 if len(calls) == 3 else 0.0
+
+    monkeypatch.setattr(S, "two_sample_error", fake)
+    Xs, ys, Xt, _ = make_domains(n_classes=2, n_source=80)
+    m = DAN(**SMALL, mmd_weight="auto", random_state=0).fit(Xs, ys, Xt)
+    assert len(calls) == len(DAN.auto_grid)
+    assert calls[0][0] == 16       # the validation rows: 20 % of 80 source rows
+    errs = [r["source_error"] for r in m.trade_off_selection_]
+    assert m.mmd_weight_ == DAN.auto_grid[2], errs
+
+
+def test_run_reports_the_chosen_weight():
+    """`tltk run dan -p mmd_weight=auto` says which λ it chose, in text and JSON."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tltk_core.cli import cli
+
+    args = ["run", "dan", "-p", "mmd_weight=auto", "-p", "hidden=8", "-p", "n_epochs=2",
+            "-p", "random_state=0", "--no-strong-baseline"]
+    r = CliRunner().invoke(cli, args + ["--json"])
+    assert r.exit_code == 0, r.output
+    sel = json.loads(r.stdout)["trade_off_selection"]
+    assert sel["param"] == "mmd_weight"
+    assert [c["trade_off"] for c in sel["candidates"]] == list(DAN.auto_grid)
+    assert sel["chosen"] == min(sel["candidates"], key=lambda c: c["score"])["trade_off"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert f"mmd_weight = {sel['chosen']:g}, chosen without target labels" in r.output
+
+
+def test_auto_weight_errors_name_the_argument():
+    Xs, ys, Xt, _ = make_domains()
+    with pytest.raises(InputError, match="mmd_weight"):
+        DAN(**SMALL, mmd_weight="auto").fit(Xs[:4], ys[:4], Xt)
+    m = DAN(**SMALL, mmd_weight="auto")
+    m.auto_grid = (0.1, -1.0)
+    with pytest.raises(InputError, match="auto_grid"):
+        m.fit(Xs, ys, Xt)
+    m = DAN(**SMALL, mmd_weight="auto")
+    m.auto_holdout = 1.5
+    with pytest.raises(InputError, match="auto_holdout"):
+        m.fit(Xs, ys, Xt)
 
 
 def test_transfers_on_real_data():

@@ -25,9 +25,12 @@ import math
 
 import numpy as np
 
-from tltk_core import check_param
+import sys
+
+from tltk_core import InputError, check_param
 from tltk_core.deep import (DAN_MULTIPLIERS, DeepTransferMethod, linear_mmd_h, linear_mmd_value,
-                            mk_mmd, optimal_kernel_weights, quadruple_kernels)
+                            mk_mmd, optimal_kernel_weights, quadruple_kernels,
+                            validate_trade_off)
 
 from . import INFO
 
@@ -37,9 +40,16 @@ class DAN(DeepTransferMethod):
 
     Parameters
     ----------
-    mmd_weight : float
+    mmd_weight : float or "auto"
         λ, the weight of the MK-MMD penalty. 0 switches transfer off (the
-        source-only network).
+        source-only network). ``"auto"`` chooses λ from ``auto_grid`` by the
+        paper's rule: on a validation set of labelled source and
+        unlabelled target rows, jointly assess the source classifier's error
+        and the two-sample classifier's error
+        (:func:`tltk_core.deep.validate_trade_off`: ``auto_holdout`` of the
+        source held out, one network per grid value, score = source error +
+        1 − 2 × two-sample error), then refit on the whole source with the
+        chosen λ. It costs ``len(auto_grid)`` extra fits on 80 % of the source.
     mmd_estimator : {"linear", "biased"}
         MK-MMD estimate: the unbiased linear-time one of the paper, or the
         biased quadratic one.
@@ -70,6 +80,11 @@ class DAN(DeepTransferMethod):
     kernel_weights_ : list of numpy arrays
         The final β of each adapted layer (hidden layers first, classifier
         layer last).
+    mmd_weight_ : float
+        The λ used for the final network (the chosen one with ``"auto"``).
+    trade_off_selection_ : list of dict
+        With ``mmd_weight="auto"``: per grid value, ``trade_off``,
+        ``source_error``, ``two_sample_error`` and ``score``; otherwise empty.
     beta_history_ : list of dict
         One entry per β-step: ``epoch`` (the epoch whose statistics were used),
         ``beta`` (list per layer), ``d`` (per-kernel MMD² per layer),
@@ -79,6 +94,10 @@ class DAN(DeepTransferMethod):
 
     info = INFO
     _trade_off_name = "mmd_weight"
+    #: the λ values that ``mmd_weight="auto"`` chooses from (log-spaced around
+    #: the default 1), and the share of the source held out for the choice
+    auto_grid = (0.1, 0.3, 1.0, 3.0)
+    auto_holdout = 0.2
 
     def __init__(self, mmd_weight=1.0, mmd_estimator="linear", kernel_weights="learned",
                  kernel_eps=1e-3, n_adapted=None, backbone=None, hidden=(256, 256), dropout=0.5,
@@ -100,16 +119,48 @@ class DAN(DeepTransferMethod):
         self.progress = progress
 
     def _check_params(self):
+        w = self.mmd_weight     # a number is checked by the base class (_trade_off)
+        if isinstance(w, str) and w != "auto":
+            raise InputError(f"mmd_weight must be a number >= 0 or 'auto'; got {w!r}")
+        check_param(self.auto_holdout, "auto_holdout", kind=float, low=0.0, high=0.9,
+                    low_inclusive=False)
+        if not len(self.auto_grid):
+            raise InputError("auto_grid must hold at least one value")
+        for v in self.auto_grid:
+            check_param(v, "auto_grid", kind=float, low=0.0)
         check_param(self.mmd_estimator, "mmd_estimator", choices=("linear", "biased"))
         check_param(self.kernel_weights, "kernel_weights", choices=("learned", "uniform"))
         check_param(self.kernel_eps, "kernel_eps", kind=float, low=0.0, low_inclusive=False)
         check_param(self.n_adapted, "n_adapted", kind=int, low=1, allow_none=True)
         super()._check_params()
 
+    def _trade_off(self):
+        """λ for the base class: with ``"auto"`` the chosen value once chosen
+        (1 while parameters are checked)."""
+        if isinstance(self.mmd_weight, str):
+            return getattr(self, "_chosen_weight", 1.0)
+        return self.mmd_weight
+
     def _fit(self, Xs, ys, Xt, yt):
-        """Train (the base class's loop) and keep the β-steps' results."""
+        """Train (the base class's loop) and keep the β-steps' results; with
+        ``mmd_weight="auto"`` choose λ first."""
+        self.trade_off_selection_ = []
+        self.__dict__.pop("_chosen_weight", None)
+        if isinstance(self.mmd_weight, str):
+            progress = self.progress
+            if progress is True:
+                def progress(i, n, row):
+                    sys.stderr.write(f"mmd_weight {row['trade_off']:g} ({i}/{n}): source error "
+                                     f"{row['source_error']:.4f}, two-sample error "
+                                     f"{row['two_sample_error']:.4f}, score {row['score']:.4f}\n")
+                    sys.stderr.flush()
+            chosen, self.trade_off_selection_ = validate_trade_off(
+                self, Xs, ys, Xt, self.auto_grid, holdout=float(self.auto_holdout),
+                random_state=self.random_state, progress=progress)
+            self._chosen_weight = chosen
         self._beta_state = None
         super()._fit(Xs, ys, Xt, yt)
+        self.mmd_weight_ = float(self._trade_off())
         state = self._beta_state
         m = len(DAN_MULTIPLIERS)
         if state is None:                 # mmd_weight = 0: no MMD, no β
