@@ -314,6 +314,12 @@ def report(dataset, tasks, names, store):
             print(f"{c:12s} " + " ".join(f"{v:.1f}" for v in per[c])
                   + f"   mean {np.mean(per[c]):.1f} ± {np.std(per[c], ddof=1) if len(complete) > 1 else 0:.1f}"
                   + wins)
+    for c in names:   # a trade-off chosen inside fit: how often each value won
+        chosen = [runs[k]["chosen"] for k in runs if k[3] == c and "chosen" in runs[k]]
+        if chosen:
+            vals, counts = np.unique(chosen, return_counts=True)
+            print(f"{c}: chosen trade-off over {len(chosen)} fits: "
+                  + ", ".join(f"{v:g} ×{n}" for v, n in zip(vals, counts)))
 
 
 def timing(dataset, t, names, classes):
