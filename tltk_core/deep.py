@@ -587,7 +587,7 @@ def predict_network(net, X, device="cpu", batch_size=1024, what="logits"):
     return np.vstack(out).astype(np.float64)
 
 
-# -- the base class of the deep plugins -----------------------------------------------
+# -- choosing the trade-off without target labels -----------------------------------
 def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=None,
                        progress=None):
     """Choose a deep method's trade-off on labelled source and unlabelled target rows.
@@ -605,7 +605,7 @@ def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=No
     source rows and the target rows in the network's representation
     (:func:`tltk_core.selection.two_sample_error`); ``1 − 2ε₂ₛ`` is half the
     proxy A-distance, so the score mirrors the source-error + divergence terms
-    of the bound of Ben-David et al. (2007). The smallest score wins (ties: the
+    of the bound of Ben-David et al. (NIPS 2006). The smallest score wins (ties: the
     earlier grid value). No target label is used.
 
     Returns ``(best, rows)``: the chosen value and one dict per grid value
@@ -644,6 +644,7 @@ def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=No
     return rows[best]["trade_off"], rows
 
 
+# -- the base class of the deep plugins -----------------------------------------------
 class DeepTransferMethod(TransferMethod):
     """A :class:`TransferMethod` trained end to end by :func:`train_network`.
 

@@ -17,15 +17,18 @@ epoch, on the per-kernel h-statistics of every quadruple of that epoch's
 batches (d their mean, Q their covariance); the first epoch uses uniform
 weights. ``kernel_weights="uniform"`` keeps β uniform throughout.
 
+``mmd_weight="auto"`` chooses λ by the paper's label-free rule (source error and
+two-sample classifier error on a validation set of labelled source and
+unlabelled target rows; :func:`tltk_core.deep.validate_trade_off`).
+
 torch is imported with this module, which the plugin loads only on use.
 """
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
-
-import sys
 
 from tltk_core import InputError, check_param
 from tltk_core.deep import (DAN_MULTIPLIERS, DeepTransferMethod, linear_mmd_h, linear_mmd_value,
