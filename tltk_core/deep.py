@@ -588,6 +588,18 @@ def predict_network(net, X, device="cpu", batch_size=1024, what="logits"):
 
 
 # -- choosing the trade-off without target labels -----------------------------------
+def _with_trade_off(method, value, **params):
+    """An unfitted copy of a deep method with its trade-off set to ``value``
+    (and ``params``), keeping an instance's ``max_grad_norm`` override, which
+    is not a constructor parameter."""
+    from sklearn.base import clone
+
+    est = clone(method).set_params(**{method._trade_off_name: value}, **params)
+    if "max_grad_norm" in vars(method):
+        est.max_grad_norm = method.max_grad_norm
+    return est
+
+
 def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=None,
                        progress=None):
     """Choose a deep method's trade-off on labelled source and unlabelled target rows.
@@ -611,7 +623,6 @@ def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=No
     Returns ``(best, rows)``: the chosen value and one dict per grid value
     (``trade_off``, ``source_error``, ``two_sample_error``, ``score``).
     """
-    from sklearn.base import clone
     from sklearn.model_selection import train_test_split
 
     from .selection import two_sample_error
@@ -630,9 +641,7 @@ def validate_trade_off(method, Xs, ys, Xt, grid, *, holdout=0.2, random_state=No
                                   random_state=seed)
     rows = []
     for i, value in enumerate(grid):
-        est = clone(method).set_params(**{method._trade_off_name: float(value), "progress": None})
-        if "max_grad_norm" in vars(method):   # an instance override is not a parameter
-            est.max_grad_norm = method.max_grad_norm
+        est = _with_trade_off(method, float(value), progress=None)
         est.fit(Xs[train], ys[train], Xt)
         err = float(np.mean(est.predict(Xs[val]) != ys[val]))
         e2s = two_sample_error(est.transform(Xs[val]), est.transform(Xt), random_state=seed)
@@ -657,6 +666,10 @@ class DeepTransferMethod(TransferMethod):
     """
 
     _trade_off_name = "trade_off"
+    #: True when the trade-off may also be ``"auto"``, the method's own rule for
+    #: it; the method sets ``_chosen_trade_off`` once it has chosen (until then
+    #: the trade-off counts as 1, i.e. transfer on)
+    _trade_off_auto = False
     optimizer = "sgd"
     momentum = 0.9
     weight_decay = 5e-4
@@ -697,6 +710,10 @@ class DeepTransferMethod(TransferMethod):
         check_param(s["weight_decay"], "weight_decay", kind=float, low=0.0)
         check_param(s.get("max_grad_norm"), "max_grad_norm", kind=float, low=0.0,
                     low_inclusive=False, allow_none=True)
+        w = getattr(self, self._trade_off_name)
+        if self._trade_off_auto and isinstance(w, str) and w != "auto":
+            raise InputError(f"{self._trade_off_name} must be a number >= 0 or 'auto'; "
+                             f"got {w!r}")
         check_param(self._trade_off(), self._trade_off_name, kind=float, low=0.0)
         check_param(self.random_state, "random_state", kind=int, allow_none=True)
         if self.progress is not None and not (self.progress is True or callable(self.progress)):
@@ -706,8 +723,12 @@ class DeepTransferMethod(TransferMethod):
 
     # hooks --------------------------------------------------------------------
     def _trade_off(self):
-        """The weight of the transfer loss (0 = source-only training)."""
-        return getattr(self, self._trade_off_name)
+        """The weight of the transfer loss (0 = source-only training); for
+        ``"auto"``, the value chosen so far (1 before the method chooses)."""
+        w = getattr(self, self._trade_off_name)
+        if self._trade_off_auto and w == "auto":
+            return getattr(self, "_chosen_trade_off", 1.0)
+        return w
 
     def _transfer(self, net, n_features_out, n_classes, trade_off):  # pragma: no cover
         raise NotImplementedError
@@ -790,11 +811,7 @@ class SourceOnlyNetwork:
         return self
 
     def fit(self, X, y):
-        from sklearn.base import clone
-
-        est = clone(self.method).set_params(**{self.method._trade_off_name: 0.0})
-        if "max_grad_norm" in vars(self.method):   # an instance override is not a parameter
-            est.max_grad_norm = self.method.max_grad_norm
+        est = _with_trade_off(self.method, 0.0)
         self.estimator_ = est.fit(X, y, X)  # the target is unused with the transfer off
         self.classes_ = est.classes_
         return self

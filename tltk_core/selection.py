@@ -244,6 +244,12 @@ def _domain_pipeline(C, sparse, random_state, class_weight=None):
                                                     random_state=random_state))
 
 
+def _domain_data(Z_source, Z_target):
+    """The rows of both samples stacked, and their domain labels (0 source, 1 target)."""
+    return (stack_rows(Z_source, Z_target),
+            np.r_[np.zeros(Z_source.shape[0]), np.ones(Z_target.shape[0])])
+
+
 def two_sample_error(Z_source, Z_target, *, C=1.0, n_splits=2, random_state=0):
     """Balanced error of a two-sample classifier: how badly a logistic regression
     (inputs standardised, or max-abs scaled when sparse; classes weighted by
@@ -254,8 +260,7 @@ def two_sample_error(Z_source, Z_target, *, C=1.0, n_splits=2, random_state=0):
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    Z = stack_rows(Z_source, Z_target)
-    d = np.r_[np.zeros(Z_source.shape[0]), np.ones(Z_target.shape[0])]
+    Z, d = _domain_data(Z_source, Z_target)
     k = int(min(n_splits, Z_source.shape[0], Z_target.shape[0]))
     if k < 2:
         raise InputError("two_sample_error needs at least 2 rows in each sample; got "
@@ -271,8 +276,7 @@ def choose_domain_C(Z_source, Z_target, *, random_state=0):
     the best 3-fold cross-validated log-loss at telling source from target rows."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    Z = stack_rows(Z_source, Z_target)
-    d = np.r_[np.zeros(Z_source.shape[0]), np.ones(Z_target.shape[0])]
+    Z, d = _domain_data(Z_source, Z_target)
     n_splits = int(min(3, Z_source.shape[0], Z_target.shape[0]))
     if n_splits < 2:
         return 1.0
@@ -297,8 +301,7 @@ def density_ratio(Z_source, Z_target, Z_eval, *, C=None, random_state=0):
     """
     if C is None:
         C = choose_domain_C(Z_source, Z_target, random_state=random_state)
-    Z = stack_rows(Z_source, Z_target)
-    d = np.r_[np.zeros(Z_source.shape[0]), np.ones(Z_target.shape[0])]
+    Z, d = _domain_data(Z_source, Z_target)
     clf = _domain_pipeline(C, sp.issparse(Z), random_state).fit(Z, d)
     p = np.clip(clf.predict_proba(Z_eval)[:, 1], _EPS, 1 - _EPS)
     return (Z_source.shape[0] / Z_target.shape[0]) * p / (1 - p)

@@ -97,6 +97,7 @@ class DAN(DeepTransferMethod):
 
     info = INFO
     _trade_off_name = "mmd_weight"
+    _trade_off_auto = True
     #: the λ values that ``mmd_weight="auto"`` chooses from (log-spaced around
     #: the default 1), and the share of the source held out for the choice
     auto_grid = (0.1, 0.3, 1.0, 3.0)
@@ -122,9 +123,6 @@ class DAN(DeepTransferMethod):
         self.progress = progress
 
     def _check_params(self):
-        w = self.mmd_weight     # a number is checked by the base class (_trade_off)
-        if isinstance(w, str) and w != "auto":
-            raise InputError(f"mmd_weight must be a number >= 0 or 'auto'; got {w!r}")
         check_param(self.auto_holdout, "auto_holdout", kind=float, low=0.0, high=0.9,
                     low_inclusive=False)
         if not len(self.auto_grid):
@@ -137,18 +135,11 @@ class DAN(DeepTransferMethod):
         check_param(self.n_adapted, "n_adapted", kind=int, low=1, allow_none=True)
         super()._check_params()
 
-    def _trade_off(self):
-        """λ for the base class: with ``"auto"`` the chosen value once chosen
-        (1 while parameters are checked)."""
-        if isinstance(self.mmd_weight, str):
-            return getattr(self, "_chosen_weight", 1.0)
-        return self.mmd_weight
-
     def _fit(self, Xs, ys, Xt, yt):
         """Train (the base class's loop) and keep the β-steps' results; with
         ``mmd_weight="auto"`` choose λ first."""
         self.trade_off_selection_ = []
-        self.__dict__.pop("_chosen_weight", None)
+        self.__dict__.pop("_chosen_trade_off", None)
         if isinstance(self.mmd_weight, str):
             progress = self.progress
             if progress is True:
@@ -160,7 +151,7 @@ class DAN(DeepTransferMethod):
             chosen, self.trade_off_selection_ = validate_trade_off(
                 self, Xs, ys, Xt, self.auto_grid, holdout=float(self.auto_holdout),
                 random_state=self.random_state, progress=progress)
-            self._chosen_weight = chosen
+            self._chosen_trade_off = chosen
         self._beta_state = None
         super()._fit(Xs, ys, Xt, yt)
         self.mmd_weight_ = float(self._trade_off())

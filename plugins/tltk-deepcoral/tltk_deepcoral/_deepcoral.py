@@ -54,6 +54,7 @@ class DeepCORAL(DeepTransferMethod):
 
     info = INFO
     _trade_off_name = "coral_weight"
+    _trade_off_auto = True   # "auto": λ = 1, then the paper's rule at mid-run
     #: decay of the running means behind ``coral_weight="auto"``: a time
     #: constant of 100 iterations (2–3 epochs of office-caltech, 1.6 of
     #: amazon-reviews), long against the batch-to-batch noise of the two
@@ -81,19 +82,12 @@ class DeepCORAL(DeepTransferMethod):
 
     def _check_params(self):
         check_param(self.layer, "layer", choices=("logits", "features"))
-        w = self.coral_weight   # a number is checked by the base class (_trade_off)
-        if isinstance(w, str) and w != "auto":
-            raise InputError(f"coral_weight must be a number >= 0 or 'auto'; got {w!r}")
         check_param(self.auto_decay, "auto_decay", kind=float, low=0.0, high=1.0,
                     low_inclusive=False)
         if self.auto_decay == 1.0:
             raise InputError("auto_decay must be < 1; got 1.0")
         check_param(self.auto_start, "auto_start", kind=float, low=0.0, high=1.0)
         super()._check_params()
-
-    def _trade_off(self):
-        """The weight for the base class: ``"auto"`` counts as on (λ starts at 1)."""
-        return 1.0 if isinstance(self.coral_weight, str) else self.coral_weight
 
     def _transfer(self, net, width, n_classes, trade_off):
         on_logits = self.layer == "logits"
