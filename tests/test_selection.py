@@ -161,6 +161,98 @@ def test_im_refuses_hard_probabilities_and_methods_without_proba(domains):
     assert S.applicable("im", tltk_core.get_method("mtrick"))
 
 
+def test_temper_by_hand():
+    P = np.array([[0.8, 0.2], [0.5, 0.5]])
+    np.testing.assert_allclose(S.temper(P, 1.0), P, rtol=1e-12)
+    np.testing.assert_allclose(S.temper(P, 0.0), 0.5, rtol=1e-12)
+    np.testing.assert_allclose(S.temper(P, 2.0)[0], [0.64 / 0.68, 0.04 / 0.68], rtol=1e-12)
+    # exact zeros stay finite (clipped at 1e-12) and sharpen towards one-hot
+    assert np.all(np.isfinite(S.temper([[1.0, 0.0]], 3.0)))
+    with pytest.raises(InputError, match="2-D"):
+        S.temper([0.5, 0.5], 1.0)
+
+
+def test_fit_temperature_by_hand():
+    """Rows with confidence q on their predicted class, right on a fraction a:
+    calibrated when the tempered confidence is a, beta = log(a/(1-a))/log(q/(1-q))."""
+    P = np.tile([0.9, 0.1], (4, 1))
+    y = np.array([0, 0, 0, 1])                          # a = 3/4
+    assert S.fit_temperature(P, y) == pytest.approx(math.log(3) / math.log(9), abs=1e-5)
+    # the weights count: the wrong row weighing 3 makes a = 1/2, so beta = 0 (uniform)
+    assert S.fit_temperature(P, y, [1, 1, 1, 3]) == pytest.approx(0.0, abs=1e-5)
+    # a = 0.9 = q: already calibrated
+    P10, y10 = np.tile([0.9, 0.1], (10, 1)), np.array([0] * 9 + [1])
+    assert S.fit_temperature(P10, y10) == pytest.approx(1.0, abs=1e-5)
+    # always right: sharpen as far as allowed
+    assert S.fit_temperature(P, np.zeros(4, int), max_beta=7.0) == pytest.approx(7.0, abs=1e-4)
+    with pytest.raises(InputError, match="column index"):
+        S.fit_temperature(P, np.array([0, 0, 0, 2]))
+    with pytest.raises(InputError, match="weights"):
+        S.fit_temperature(P, y, [1, 1, -1, 1])
+    with pytest.raises(InputError, match="at least one row"):
+        S.fit_temperature(np.empty((0, 2)), np.empty(0, int))
+
+
+class _LogRegProba(_SourceOnly):
+    """No transfer with a logistic regression whose probabilities are raised to
+    ``power`` and renormalised: the same predictions, sharper confidence."""
+
+    def __init__(self, power=1.0):
+        self.power = power
+        super().__init__(estimator=LogisticRegression(C=0.1))
+
+    def _predict_proba(self, X):
+        return S.temper(self.est_.predict_proba(X), self.power)
+
+
+def test_cim_matches_its_definition_by_hand(domains):
+    """cim = im of the full fit's target probabilities tempered by the beta fitted
+    on the importance-weighted held-out folds of iwv, recomputed here step by step."""
+    Xs, ys, Xt, _ = domains
+    data = S._Data(Xs, ys, Xt, 0)
+    w = data.input_weights(3)
+    P, Y, W = [], [], []
+    for tr, va in data.folds(3):
+        m = _LogRegProba().fit(Xs[tr], ys[tr], Xt)
+        P.append(m.predict_proba(Xs[va]))
+        Y.append(ys[va])
+        W.append(w[va])
+    beta = S.fit_temperature(np.vstack(P), np.concatenate(Y), np.concatenate(W))
+    full = _LogRegProba().fit(Xs, ys, Xt)
+    expected = S.information_maximisation(S.temper(full.predict_proba(Xt), beta))
+    assert S.SCORERS["cim"](full, Xs, ys, Xt) == pytest.approx(expected, rel=1e-9)
+    assert S.score_candidate(_LogRegProba, Xs, ys, Xt, "cim") == pytest.approx(expected, rel=1e-9)
+    assert 0 < beta < S.MAX_BETA
+
+
+def test_cim_does_not_reward_a_sharpened_confidence(domains):
+    """The same classifier with its probabilities raised to the 4th power: im
+    prefers the over-confident copy, cim sees one method (the calibration undoes
+    the power) and scores both alike."""
+    Xs, ys, Xt, _ = domains
+    cands = {"plain": lambda: _LogRegProba(1.0), "sharp": lambda: _LogRegProba(4.0)}
+    out = S.score_candidates(cands, Xs, ys, Xt, ["im", "cim"])
+    assert out["sharp"]["im"] > out["plain"]["im"] + 0.05
+    assert out["sharp"]["cim"] == pytest.approx(out["plain"]["cim"], abs=1e-4)
+
+
+def test_cim_refuses_hard_probabilities(domains):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    Xs, ys, Xt, _ = domains
+
+    class _WithProba(_SourceOnly):
+        def _predict_proba(self, X):
+            return self.est_.predict_proba(X)
+
+    hard = _WithProba(estimator=KNeighborsClassifier(n_neighbors=1)).fit(Xs, ys, Xt)
+    with pytest.raises(S.NotScorable, match="scorer 'cim'.*all 0 or 1"):
+        S.SCORERS["cim"](hard, Xs, ys, Xt)
+    assert "y" not in inspect.signature(S.CalibratedIM.__call__).parameters
+    with pytest.raises(InputError, match="n_splits"):
+        S.CalibratedIM(n_splits=1)
+
+
 def test_snd_three_points_by_hand():
     Z = np.array([[2.0, 0.0], [1.0, 0.0], [0.0, 3.0]])  # rows 0 and 1 point the same way
     T = 0.5
@@ -275,7 +367,7 @@ def test_all_scorers_on_real_methods_dense_and_sparse(domains):
         for name, row in out.items():
             assert set(row) == set(S.SCORERS)
             for s, v in row.items():
-                if s in ("entropy", "im") and name != "mtrick":
+                if s in ("entropy", "im", "cim") and name != "mtrick":
                     assert math.isnan(v)  # tca and source-only have no predict_proba
                 else:
                     assert np.isfinite(v), (name, s)

@@ -847,7 +847,7 @@ def _combine_pooled(scorers, results):
               help="Candidate methods ('all': every installed method that works without "
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
-              help="Unsupervised scorer: iwv (default), reverse, dev, entropy, im, snd or ensv.")
+              help="Unsupervised scorer: iwv (default), reverse, dev, entropy, im, cim, snd or ensv.")
 @click.option("--compare", default=None, metavar="A,B,...|all",
               help="Other scorers shown beside the choice (their rank of each candidate "
                    "and their own pick); they never change the choice.")
