@@ -43,7 +43,9 @@ def test_json_ranks_candidates_with_source_only_and_reports_accuracy_apart(files
     assert tca == [(2, 0.1), (2, 1.0), (3, 0.1), (3, 1.0)]       # -p x declared search space
     assert any(c["method"] == "source-only" for c in cands)
     scores = [c["score"] for c in cands]
-    assert scores == sorted(scores, reverse=True)
+    ranked = [x for x in scores if x is not None]
+    assert ranked and ranked == sorted(ranked, reverse=True)
+    assert scores == ranked + [None] * (len(scores) - len(ranked))   # unranked ones last
     assert out["chosen"] == {"method": cands[0]["method"], "params": cands[0]["params"]}
     assert all(0.0 <= c["accuracy"] <= 1.0 for c in cands)
 
@@ -137,7 +139,7 @@ def test_compare_shows_other_scorers_without_changing_the_choice(files):
     identical with --jobs 1 and 2 (ensv is pooled); the choice and the deciding
     scores are those of a run without --compare."""
     base = ["--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
-            "-p", "tca.n_components=2,3", "-p", "tca.mu=1.0"]
+            "-p", "tca.n_components=2,3", "-p", "tca.mu=1.0", "--scorer", "iwv"]
     plain = json.loads(select(*base, "--json").stdout)
     runs = []
     for jobs in ("1", "2"):
@@ -168,3 +170,46 @@ def test_compare_shows_other_scorers_without_changing_the_choice(files):
         k = header.index(name) - len(header)  # counted from the right (labels have spaces)
         assert sorted(int(r[k]) for r in rows) == list(range(1, len(rows) + 1)), name
     assert "Other scorers" in text.stdout and "do not change the choice" in text.stdout
+
+
+def test_default_scorer_says_what_it_cannot_rank_and_falls_back_when_it_ranks_nothing(
+        files, monkeypatch):
+    """TCA's default 1-NN gives 0/1 probabilities, which the default scorer (cim)
+    cannot rank: the output says so. When it can rank no candidate at all, the
+    choice is made by the fallback scorer (iwv), and says so; a scorer the user
+    names never falls back."""
+    from tltk_core import selection as S
+
+    assert S.DEFAULT_SCORER == "cim" and S.FALLBACK_SCORER == "iwv"
+    args = ["--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+            "-p", "tca.n_components=2", "-p", "tca.mu=1.0"]
+    r = select(*args)
+    assert r.exit_code == 0, r.stderr
+    assert "1 candidate could not be ranked by cim" in r.stdout
+    out = json.loads(select(*args, "--json").stdout)
+    assert out["scorer"] == "cim" and out["chosen"]["method"] == "source-only"
+    assert [c["score"] is None for c in out["candidates"]] == [False, True]
+
+    def unscorable(self, fits):
+        raise S.NotScorable("probabilities all 0 or 1")
+
+    monkeypatch.setattr(S.CalibratedIM, "_score", unscorable)
+    r = select(*args)
+    assert r.exit_code == 0, r.stderr
+    assert "could rank no candidate" in r.stderr and "choosing by 'iwv'" in r.stderr
+    assert "the highest iwv score" in r.stdout
+    out = json.loads(select(*args, "--json").stdout)
+    assert out["scorer"] == "iwv" and all(c["score"] is not None for c in out["candidates"])
+    iwv = json.loads(select(*args, "--scorer", "iwv", "--json").stdout)
+    assert out["chosen"] == iwv["chosen"]
+    assert [c["score"] for c in out["candidates"]] == [c["score"] for c in iwv["candidates"]]
+    r = select(*args, "--scorer", "cim")                       # named: no fallback
+    assert r.exit_code != 0 and "no candidate could be scored" in r.stderr
+
+    real = S.applicable
+    monkeypatch.setattr(S, "applicable", lambda s, m: s not in ("cim", S.SCORERS["cim"])
+                        and real(s, m))
+    r = select(*args)
+    assert r.exit_code == 0, r.stderr
+    assert "needs probabilities that none of these methods gives" in r.stderr
+    assert json.loads(select(*args, "--json").stdout)["scorer"] == "iwv"

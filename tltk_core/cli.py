@@ -847,7 +847,9 @@ def _combine_pooled(scorers, results):
               help="Candidate methods ('all': every installed method that works without "
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
-              help="Unsupervised scorer: iwv (default), reverse, dev, entropy, im, cim, snd or ensv.")
+              help="Unsupervised scorer: cim (default), iwv (ranks every candidate; the "
+                   "default falls back to it when cim can rank none), reverse, dev, "
+                   "entropy, im, snd or ensv.")
 @click.option("--compare", default=None, metavar="A,B,...|all",
               help="Other scorers shown beside the choice (their rank of each candidate "
                    "and their own pick); they never change the choice.")
@@ -880,9 +882,13 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
 
     import numpy as np
 
-    from .selection import DEFAULT_SCORER, SCORERS, applicable, get_scorer
+    from .selection import DEFAULT_SCORER, FALLBACK_SCORER, SCORERS, applicable, get_scorer
 
     _show_warnings()
+    # the default scorer needs probabilities; when it can rank no candidate, the
+    # choice falls back to FALLBACK_SCORER (scored alongside: it shares the fold
+    # fits). A scorer the user names never falls back.
+    fallback = FALLBACK_SCORER if scorer is None and DEFAULT_SCORER != FALLBACK_SCORER else None
     scorer = get_scorer(scorer or DEFAULT_SCORER).name
     if compare is None:
         others = []
@@ -917,17 +923,28 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
     if "source-only" not in names and any(e.name == "source-only" and e.status == "ok"
                                           for e in registry.entries()):
         names.append("source-only")
-    usable = []
-    for n in names:
-        cls = registry.get(n).load_class()
-        if applicable(scorer, cls):
-            usable.append(n)
-        elif not as_json:
-            click.echo(f"Note: {n} cannot be scored by {scorer!r} (it lacks what the scorer "
-                       "needs, or needs target labels); left out", err=True)
+    def usable_by(name):
+        return [n for n in names if applicable(name, registry.get(n).load_class())]
+
+    usable = usable_by(scorer)
+    if not usable and fallback is not None:
+        if not as_json:
+            click.echo(f"Note: the default scorer {scorer!r} needs probabilities that none of "
+                       f"these methods gives; scoring by {fallback!r} instead", err=True)
+        scorer, fallback = fallback, None
+        others = [n for n in others if n != scorer]
+        scorers = [scorer, *others]
+        usable = usable_by(scorer)
+    if not as_json:
+        for n in names:
+            if n not in usable:
+                click.echo(f"Note: {n} cannot be scored by {scorer!r} (it lacks what the "
+                           "scorer needs, or needs target labels); left out", err=True)
     if not usable:
         raise InputError(f"no candidate method can be scored by {scorer!r} (scorers: "
                          f"{', '.join(SCORERS)})")
+    if fallback is not None and fallback not in scorers:
+        scorers.append(fallback)
     grid = _select_grid(usable, params)
     protocol = getattr(task, "protocol", None)
     Xs = [d.X for d in task.sources]
@@ -977,6 +994,17 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
             for m, point, base in jobs_list)
     _combine_pooled(scorers, results)
     scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
+    if not scored and fallback is not None:
+        # e.g. every candidate ends in a 1-nearest-neighbour classifier (0/1 probabilities)
+        if not as_json:
+            click.echo(f"Note: the default scorer {scorer!r} could rank no candidate (their "
+                       f"probabilities are all 0 or 1); choosing by {fallback!r} instead",
+                       err=True)
+        scorer = fallback
+        others = [n for n in others if n != scorer]
+        for r in results:
+            r["score"] = r["scores"][scorer]
+        scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
     if not scored:
         raise _Failure("no candidate could be scored: "
                        + "; ".join(f"{r['method']}: {r['error']}" for r in results[:3]))
@@ -1043,6 +1071,12 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
                    + (f"{', '.join(agree)} {'agrees' if len(agree) == 1 else 'agree'}"
                       if agree else "none agrees")
                    + (f"; {'; '.join(differ)}" if differ else "") + ".")
+    unranked = [r for r in results if r["error"] is None and r not in scored]
+    if unranked:
+        click.echo(f"{len(unranked)} candidate{'s' if len(unranked) > 1 else ''} "
+                   f"could not be ranked by {scorer} (nan above: e.g. all-0/1 probabilities "
+                   f"of a 1-nearest-neighbour classifier) and could not be chosen; "
+                   f"--scorer iwv ranks every candidate.")
     if labelled:
         click.echo("* accuracy uses the target labels, for your information only; the "
                    "choice never does.")
