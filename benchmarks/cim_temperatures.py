@@ -36,22 +36,13 @@ def main():
     task = load_task(args.dataset, args.task)
     Xs, ys, Xt = task.sources[0].X, np.asarray(task.sources[0].y), task.target.X
     data = S._Data(Xs, ys, Xt, 0)
-    w = data.input_weights(3)
-    classes = list(data.classes)
+    cim = S.CalibratedIM()
     print("| candidate | beta | weighted held-out error | held-out confidence | "
           "target confidence raw -> tempered | im | cim |")
     print("|---|---:|---:|---:|---|---:|---:|")
     for name in args.candidates.split(","):
         fits = S._Fits(data, factory=_factory(task, None if name == "no-transfer" else name, {}))
-        P, Y, W = [], [], []
-        for i, (_, va) in enumerate(data.folds(3)):
-            m = fits.fold(3, i)
-            Pi = np.zeros((va.size, len(classes)))
-            Pi[:, [classes.index(c) for c in m.classes_]] = m.predict_proba(Xs[va])
-            P.append(Pi)
-            Y.append([classes.index(c) for c in ys[va]])
-            W.append(w[va])
-        P, Y, W = np.vstack(P), np.concatenate(Y), np.concatenate(W)
+        P, Y, W = cim.held_out(fits)
         beta = S.fit_temperature(P, Y, W)
         Pt = fits.full().predict_proba(Xt)
         Tt = S.temper(Pt, beta)

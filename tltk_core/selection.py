@@ -744,22 +744,27 @@ class CalibratedIM(Scorer):
     def __init__(self, n_splits=3):
         self.n_splits = _check_n_splits(n_splits)
 
-    def _score(self, fits):
+    def held_out(self, fits):
+        """The calibration data: held-out source probabilities of the fold
+        models (columns in ``data.classes`` order), the true column of each
+        row, and each row's density-ratio weight."""
         d = fits.data
-        Pt = _soft_target_proba(fits, self.name)
-        classes = list(d.classes)
-        col = {c: j for j, c in enumerate(classes)}
+        col = {c: j for j, c in enumerate(d.classes)}
         w = d.input_weights(self.n_splits)
         rows, ys, ws = [], [], []
         for i, (_, va) in enumerate(d.folds(self.n_splits)):
             m = fits.fold(self.n_splits, i)
             P = np.asarray(m.predict_proba(d.Xs[va]), dtype=float)
-            full = np.zeros((va.size, len(classes)))   # a class missing from the fold: p = 0
+            full = np.zeros((va.size, len(col)))   # a class missing from the fold: p = 0
             full[:, [col[c] for c in m.classes_]] = P
             rows.append(full)
             ys.append(np.array([col[c] for c in d.ys[va]]))
             ws.append(w[va])
-        beta = fit_temperature(np.vstack(rows), np.concatenate(ys), np.concatenate(ws))
+        return np.vstack(rows), np.concatenate(ys), np.concatenate(ws)
+
+    def _score(self, fits):
+        Pt = _soft_target_proba(fits, self.name)
+        beta = fit_temperature(*self.held_out(fits))
         return information_maximisation(temper(Pt, beta))
 
 
