@@ -170,6 +170,8 @@ def test_temper_by_hand():
     assert np.all(np.isfinite(S.temper([[1.0, 0.0]], 3.0)))
     with pytest.raises(InputError, match="2-D"):
         S.temper([0.5, 0.5], 1.0)
+    with pytest.raises(InputError, match="beta"):
+        S.temper(P, -1.0)
 
 
 def test_fit_temperature_by_hand():
@@ -191,6 +193,8 @@ def test_fit_temperature_by_hand():
         S.fit_temperature(P, y, [1, 1, -1, 1])
     with pytest.raises(InputError, match="at least one row"):
         S.fit_temperature(np.empty((0, 2)), np.empty(0, int))
+    with pytest.raises(InputError, match="max_beta"):
+        S.fit_temperature(P, y, max_beta=0)
 
 
 class _LogRegProba(_SourceOnly):

@@ -143,6 +143,9 @@ def temper(P, beta):
     P = np.asarray(P, dtype=np.float64)
     if P.ndim != 2:
         raise InputError(f"probabilities must be 2-D (n_samples, n_classes); got shape {P.shape}")
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.floating, np.integer)) \
+            or not 0 <= beta < math.inf:
+        raise InputError(f"beta must be a finite number >= 0; got {beta!r}")
     Z = float(beta) * np.log(np.clip(P, _PROBA_FLOOR, 1.0))
     Z -= Z.max(axis=1, keepdims=True)
     E = np.exp(Z)
@@ -177,6 +180,8 @@ def fit_temperature(P, y, weights=None, *, max_beta=MAX_BETA):
     if w.shape != (P.shape[0],) or not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
         raise InputError("weights must be one finite, non-negative weight per row, "
                          "not all zero")
+    if isinstance(max_beta, bool) or not isinstance(max_beta, (int, float)) or not max_beta > 0:
+        raise InputError(f"max_beta must be a number > 0; got {max_beta!r}")
     L = np.log(np.clip(P, _PROBA_FLOOR, 1.0))
     w = w / w.sum()
     right = L[np.arange(P.shape[0]), y]
