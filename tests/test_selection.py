@@ -67,6 +67,13 @@ class _SourceOnly(TransferMethod):
         return X
 
 
+class _WithProba(_SourceOnly):
+    """No transfer with the classifier's own probabilities."""
+
+    def _predict_proba(self, X):
+        return self.est_.predict_proba(X)
+
+
 # -- hand-checked values -------------------------------------------------------
 def test_prediction_entropy_by_hand():
     H = S.prediction_entropy([[1.0, 0.0], [0.5, 0.5], [0.25, 0.75]])
@@ -87,10 +94,6 @@ def test_entropy_refuses_hard_probabilities(domains):
     from sklearn.neighbors import KNeighborsClassifier
 
     Xs, ys, Xt, _ = domains
-
-    class _WithProba(_SourceOnly):
-        def _predict_proba(self, X):
-            return self.est_.predict_proba(X)
 
     def hard():
         return _WithProba(estimator=KNeighborsClassifier(n_neighbors=1))
@@ -148,10 +151,6 @@ def test_im_refuses_hard_probabilities_and_methods_without_proba(domains):
 
     Xs, ys, Xt, _ = domains
 
-    class _WithProba(_SourceOnly):
-        def _predict_proba(self, X):
-            return self.est_.predict_proba(X)
-
     hard = _WithProba(estimator=KNeighborsClassifier(n_neighbors=1)).fit(Xs, ys, Xt)
     with pytest.raises(S.NotScorable, match="scorer 'im'.*all 0 or 1"):
         S.SCORERS["im"](hard, Xs, ys, Xt)
@@ -197,7 +196,7 @@ def test_fit_temperature_by_hand():
         S.fit_temperature(P, y, max_beta=0)
 
 
-class _LogRegProba(_SourceOnly):
+class _LogRegProba(_WithProba):
     """No transfer with a logistic regression whose probabilities are raised to
     ``power`` and renormalised: the same predictions, sharper confidence."""
 
@@ -206,7 +205,7 @@ class _LogRegProba(_SourceOnly):
         super().__init__(estimator=LogisticRegression(C=0.1))
 
     def _predict_proba(self, X):
-        return S.temper(self.est_.predict_proba(X), self.power)
+        return S.temper(super()._predict_proba(X), self.power)
 
 
 def test_cim_matches_its_definition_by_hand(domains):
@@ -244,10 +243,6 @@ def test_cim_refuses_hard_probabilities(domains):
     from sklearn.neighbors import KNeighborsClassifier
 
     Xs, ys, Xt, _ = domains
-
-    class _WithProba(_SourceOnly):
-        def _predict_proba(self, X):
-            return self.est_.predict_proba(X)
 
     hard = _WithProba(estimator=KNeighborsClassifier(n_neighbors=1)).fit(Xs, ys, Xt)
     with pytest.raises(S.NotScorable, match="scorer 'cim'.*all 0 or 1"):

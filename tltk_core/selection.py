@@ -48,7 +48,7 @@ Scorers (``SCORERS``; ``get_scorer(name)``):
     select``), never one method alone.
 
 The default (``DEFAULT_SCORER = "cim"``) was chosen by evidence, by a rule
-written before any of its numbers existed (its definition committed first)
+written before any of its numbers existed, its definition committed first
 (``benchmarks/selection_scorers.md``, section 000): on 20ng-sci-talk its choice
 averages 95.7 % (best candidate 96.6 %, median 81.0 %, the issue's bar); on a
 fresh dataset no scorer had seen (``reuters21578``, 6 tasks) 86.4 % against a
