@@ -174,40 +174,55 @@ def test_compare_shows_other_scorers_without_changing_the_choice(files):
 
 def test_default_scorer_says_what_it_cannot_rank_and_falls_back_when_it_ranks_nothing(
         files, monkeypatch):
-    """TCA's default 1-NN gives 0/1 probabilities, which the default scorer (cim)
-    cannot rank: the output says so. When it can rank no candidate at all, the
-    choice is made by the fallback scorer (iwv), and says so; a scorer the user
-    names never falls back."""
+    """TCA's default 1-NN gives 0/1 probabilities, which the default scorer (im)
+    cannot rank: the output says so. The default needs no fold fits, so the
+    fallback scorer (iwv) is not computed unless needed. When the default can
+    rank no candidate at all, the choice is made by iwv, and says so; a scorer
+    the user names never falls back."""
     from tltk_core import selection as S
 
-    assert S.DEFAULT_SCORER == "cim" and S.FALLBACK_SCORER == "iwv"
+    assert S.DEFAULT_SCORER == "im" and S.FALLBACK_SCORER == "iwv"
     args = ["--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
             "-p", "tca.n_components=2", "-p", "tca.mu=1.0"]
+    real_iwv = S.IWV._score
+    calls = []
+
+    def counted(self, fits):
+        calls.append(1)
+        return real_iwv(self, fits)
+
+    monkeypatch.setattr(S.IWV, "_score", counted)
     r = select(*args)
     assert r.exit_code == 0, r.stderr
-    assert "1 candidate could not be ranked by cim" in r.stdout
+    assert "1 candidate could not be ranked by im" in r.stdout
     out = json.loads(select(*args, "--json").stdout)
-    assert out["scorer"] == "cim" and out["chosen"]["method"] == "source-only"
+    assert out["scorer"] == "im" and out["chosen"]["method"] == "source-only"
     assert [c["score"] is None for c in out["candidates"]] == [False, True]
+    assert calls == []                     # the fallback was not scored alongside
 
     def unscorable(self, fits):
         raise S.NotScorable("probabilities all 0 or 1")
 
-    monkeypatch.setattr(S.CalibratedIM, "_score", unscorable)
+    monkeypatch.setattr(S.InformationMaximisation, "_score", unscorable)
     r = select(*args)
     assert r.exit_code == 0, r.stderr
     assert "could rank no candidate" in r.stderr and "choosing by 'iwv'" in r.stderr
+    assert "which fits them again" in r.stderr
     assert "the highest iwv score" in r.stdout
+    assert len(calls) == 2                 # one per candidate, after im had failed
     out = json.loads(select(*args, "--json").stdout)
     assert out["scorer"] == "iwv" and all(c["score"] is not None for c in out["candidates"])
     iwv = json.loads(select(*args, "--scorer", "iwv", "--json").stdout)
     assert out["chosen"] == iwv["chosen"]
     assert [c["score"] for c in out["candidates"]] == [c["score"] for c in iwv["candidates"]]
-    r = select(*args, "--scorer", "cim")                       # named: no fallback
+    # iwv already compared: its scores are reused, and --compare keeps the same result
+    both = json.loads(select(*args, "--compare", "iwv", "--json").stdout)
+    assert both["scorer"] == "iwv" and both["chosen"] == iwv["chosen"]
+    r = select(*args, "--scorer", "im")                        # named: no fallback
     assert r.exit_code != 0 and "no candidate could be scored" in r.stderr
 
     real = S.applicable
-    monkeypatch.setattr(S, "applicable", lambda s, m: s not in ("cim", S.SCORERS["cim"])
+    monkeypatch.setattr(S, "applicable", lambda s, m: s not in ("im", S.SCORERS["im"])
                         and real(s, m))
     r = select(*args)
     assert r.exit_code == 0, r.stderr

@@ -847,9 +847,9 @@ def _combine_pooled(scorers, results):
               help="Candidate methods ('all': every installed method that works without "
                    "target labels). source-only is always a candidate.")
 @click.option("--scorer", default=None, metavar="NAME",
-              help="Unsupervised scorer: cim (default), iwv (ranks every candidate; the "
-                   "default falls back to it when cim can rank none), reverse, dev, "
-                   "entropy, im, snd or ensv.")
+              help="Unsupervised scorer: im (default), iwv (ranks every candidate; the "
+                   "default falls back to it when im can rank none), cim, reverse, dev, "
+                   "entropy, snd or ensv.")
 @click.option("--compare", default=None, metavar="A,B,...|all",
               help="Other scorers shown beside the choice (their rank of each candidate "
                    "and their own pick); they never change the choice.")
@@ -886,8 +886,8 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
 
     _show_warnings()
     # the default scorer needs probabilities; when it can rank no candidate, the
-    # choice falls back to FALLBACK_SCORER (scored alongside: it shares the fold
-    # fits). A scorer the user names never falls back.
+    # choice falls back to FALLBACK_SCORER (scored then: it needs fold fits the
+    # default does not). A scorer the user names never falls back.
     fallback = FALLBACK_SCORER if scorer is None and DEFAULT_SCORER != FALLBACK_SCORER else None
     scorer = get_scorer(scorer or DEFAULT_SCORER).name
     if compare is None:
@@ -943,8 +943,6 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
     if not usable:
         raise InputError(f"no candidate method can be scored by {scorer!r} (scorers: "
                          f"{', '.join(SCORERS)})")
-    if fallback is not None and fallback not in scorers:
-        scorers.append(fallback)
     grid = _select_grid(usable, params)
     protocol = getattr(task, "protocol", None)
     Xs = [d.X for d in task.sources]
@@ -972,36 +970,50 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
         click.echo(f"{len(jobs_list)} candidates ({len(usable)} methods), scorer {scorer}"
                    + (f", budget {budget:g} s" if budget is not None else ""), err=True)
     start = time.monotonic()
-    results = []
-    skipped = []
-    if jobs == 1:
-        for i, (m, point, base) in enumerate(jobs_list, 1):
-            if i > 1 and budget is not None and time.monotonic() - start > budget:
-                skipped = jobs_list[i - 1:]
-                break
-            r = _score_one(m, point, base, Xs, ys, Xt, scorers, seed, evaluation.X, y_eval)
-            results.append(r)
-            if not as_json:
-                done = ("fitted" if get_scorer(scorer).pooled else f"score {r['score']:.4f}")
-                click.echo(f"[{i}/{len(jobs_list)}] {_candidate_label(m, point)}: "
-                           + (done if r["error"] is None else f"FAILED: {r['error']}")
-                           + f" ({r['seconds']:.1f} s)", err=True)
-    else:
-        from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=jobs)(
-            delayed(_score_one)(m, point, base, Xs, ys, Xt, scorers, seed, evaluation.X, y_eval)
-            for m, point, base in jobs_list)
+    def run(todo, by, budgeted=True):
+        """Fit every candidate of ``todo`` and score it by the scorers ``by``
+        (the first decides) -> (results, the candidates the budget left untried)."""
+        if jobs != 1:
+            from joblib import Parallel, delayed
+
+            return Parallel(n_jobs=jobs)(
+                delayed(_score_one)(m, point, base, Xs, ys, Xt, by, seed, evaluation.X, y_eval)
+                for m, point, base in todo), []
+        done_ = []
+        for i, (m, point, base) in enumerate(todo, 1):
+            if budgeted and i > 1 and budget is not None and time.monotonic() - start > budget:
+                return done_, todo[i - 1:]
+            r = _score_one(m, point, base, Xs, ys, Xt, by, seed, evaluation.X, y_eval)
+            done_.append(r)
+            if not as_json:
+                shown = ("fitted" if get_scorer(by[0]).pooled else f"score {r['score']:.4f}")
+                click.echo(f"[{i}/{len(todo)}] {_candidate_label(m, point)}: "
+                           + (shown if r["error"] is None else f"FAILED: {r['error']}")
+                           + f" ({r['seconds']:.1f} s)", err=True)
+        return done_, []
+
+    results, skipped = run(jobs_list, scorers)
     _combine_pooled(scorers, results)
     scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
     if not scored and fallback is not None:
         # e.g. every candidate ends in a 1-nearest-neighbour classifier (0/1 probabilities)
         if not as_json:
             click.echo(f"Note: the default scorer {scorer!r} could rank no candidate (their "
-                       f"probabilities are all 0 or 1); choosing by {fallback!r} instead",
+                       f"probabilities are all 0 or 1); choosing by {fallback!r} instead"
+                       + ("" if fallback in scorers else ", which fits them again"),
                        err=True)
         scorer = fallback
+        if scorer not in scorers:
+            # not scored yet (it needs fold fits the default does not): the
+            # candidates already tried are fitted again, whatever the budget
+            again, _ = run(jobs_list[:len(results)], [scorer], budgeted=False)
+            for r, r2 in zip(results, again):
+                r["scores"][scorer] = r2["score"]
+                if r["error"] is None:
+                    r["error"] = r2["error"]
         others = [n for n in others if n != scorer]
+        scorers = [scorer, *others]
         for r in results:
             r["score"] = r["scores"][scorer]
         scored = [r for r in results if r["error"] is None and np.isfinite(r["score"])]
