@@ -228,3 +228,21 @@ def test_default_scorer_says_what_it_cannot_rank_and_falls_back_when_it_ranks_no
     assert r.exit_code == 0, r.stderr
     assert "needs probabilities that none of these methods gives" in r.stderr
     assert json.loads(select(*args, "--json").stdout)["scorer"] == "iwv"
+
+
+def test_why_line_names_the_runner_up_of_the_ranking(files):
+    """'chosen: X, ... ahead of Y': Y is the second row of the ranked table (not
+    the second candidate tried), and the margin is the difference of their scores."""
+    r = select("--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+               "-p", "tca.n_components=1,2,3", "-p", "tca.mu=1.0", "--scorer", "iwv",
+               "--json")
+    out = json.loads(r.stdout)
+    first, second = out["candidates"][:2]
+    text = select("--source", files / "s.npz", "--target", files / "t.npz", "--methods", "tca",
+                  "-p", "tca.n_components=1,2,3", "-p", "tca.mu=1.0", "--scorer", "iwv")
+    assert text.exit_code == 0, text.stderr
+    why = next(ln for ln in text.stdout.splitlines() if ln.startswith("chosen:"))
+    label = ("source-only" if second["method"] == "source-only" else
+             "tca " + ",".join(f"{k}={v}" for k, v in sorted(second["params"].items())))
+    assert why.endswith(f"ahead of {label}."), why
+    assert f"{first['score'] - second['score']:.4f} ahead" in why

@@ -1064,7 +1064,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
     label = _candidate_label(chosen["method"], chosen["params"])
     why = f"chosen: {label}, the highest {scorer} score ({chosen['score']:.4f})"
     if len(scored) > 1:
-        runner = next(r for r in scored if r is not chosen)
+        runner = next(r for r in ranked if r is not chosen)
         why += (f", {chosen['score'] - runner['score']:.4f} ahead of "
                 f"{_candidate_label(runner['method'], runner['params'])}")
     click.echo(why + ".")
