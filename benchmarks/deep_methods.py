@@ -93,6 +93,26 @@ def source_zscore_task(dataset, t):
 PREPROCESS = {"protocol": load_task, "source-zscore": source_zscore_task}
 
 
+def ramped(cls):
+    """``cls`` with its transfer loss multiplied by DANN's schedule
+    2/(1+exp(-10p)) - 1 (0 at the start, ~1 from mid-run), as Long et al.'s JAN
+    (ICML 2017) does for its MMD loss; an experiment (``--ramp``, section 12 of
+    deep_methods.md), not a plugin option. DANN already ramps its reversal."""
+    from tltk_core.deep import dann_lambda
+
+    def _transfer(self, net, width, n_classes, trade_off):
+        loss, extra = cls._transfer(self, net, width, n_classes, trade_off)
+
+        def ramped_loss(fs, ls, ft, lt, p):
+            return dann_lambda(p) * loss(fs, ls, ft, lt, p)
+
+        if hasattr(loss, "observe"):       # Deep CORAL's "auto" weight
+            ramped_loss.observe = loss.observe
+        return ramped_loss, extra
+
+    return type(cls.__name__ + "Ramped", (cls,), {"_transfer": _transfer})
+
+
 def _eval_set(task):
     ev = task.evaluation if task.evaluation is not None else task.target
     return ev.X, np.asarray(ev.y)
@@ -223,6 +243,9 @@ def stored_runs(dataset, tasks, names, classes, seeds, store, params=None,
     dict) is passed to every method and to the source-only network's
     constructor (whose transfer weight is then set to 0)."""
     params = params or {}
+    ctor = {k: v for k, v in params.items() if k != "ramp"}   # --ramp: not a parameter
+    if params.get("ramp"):
+        classes = {n: ramped(c) for n, c in classes.items()}
     done = {_key(r) for r in _load_store(store)}
     groups = {}
     for n in names:
@@ -243,10 +266,10 @@ def stored_runs(dataset, tasks, names, classes, seeds, store, params=None,
             for n in todo:
                 t0, c0 = time.perf_counter(), time.process_time()
                 if n == "source-only":
-                    est = ref(random_state=seed, **params).baseline_estimator().fit(Xs, ys)
+                    est = ref(random_state=seed, **ctor).baseline_estimator().fit(Xs, ys)
                     fitted = est.estimator_
                 else:
-                    est = fitted = classes[n](random_state=seed, **params)
+                    est = fitted = classes[n](random_state=seed, **ctor)
                     est.fit(Xs, ys, task.target.X)
                 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
                 st = fitted._settings()
@@ -360,8 +383,15 @@ def main(argv=None):
                          "a store of its own)")
     ap.add_argument("--params", nargs="*", default=[], metavar="KEY=VALUE",
                     help="non-default constructor parameters of the methods (with --store)")
+    ap.add_argument("--ramp", action="store_true",
+                    help="with --store: DAN and Deep CORAL with their transfer loss ramped by "
+                         "DANN's schedule (stored as name[ramp=True])")
     args = ap.parse_args(argv)
     params = parse_params(args.params)
+    if args.ramp:
+        if not args.store:
+            raise SystemExit("--ramp is supported with --store (and --report)")
+        params["ramp"] = True
     if params and not (args.store or args.report):
         raise SystemExit("--params is supported with --store (and --report)")
     torch.set_num_threads(args.threads)
