@@ -63,7 +63,7 @@ over-confident method can win (CCR3 on amazon-reviews, where ``im`` averages
 75.8 % against 77.8 % for ``iwv``; on Reuters it is 0.4 point under the median).
 
 ``cim`` was the default before: best over the 39 tasks, but with the deep
-candidates on 20ng-sci-talk it fell short of the issue's bar (91 %), because a
+candidates on 20ng-sci-talk it fell short of the issue's bar (89.3 %), because a
 network confident and right on held-out source folds can be confident and
 wrong on the target (DAN on crypt-guns -> space-religion, 48 %), which no
 source calibration can see. ``im`` and ``cim`` rank only candidates with soft
