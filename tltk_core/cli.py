@@ -980,18 +980,18 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
             return Parallel(n_jobs=jobs)(
                 delayed(_score_one)(m, point, base, Xs, ys, Xt, by, seed, evaluation.X, y_eval)
                 for m, point, base in todo), []
-        done_ = []
+        tried = []
         for i, (m, point, base) in enumerate(todo, 1):
             if budgeted and i > 1 and budget is not None and time.monotonic() - start > budget:
-                return done_, todo[i - 1:]
+                return tried, todo[i - 1:]
             r = _score_one(m, point, base, Xs, ys, Xt, by, seed, evaluation.X, y_eval)
-            done_.append(r)
+            tried.append(r)
             if not as_json:
                 shown = ("fitted" if get_scorer(by[0]).pooled else f"score {r['score']:.4f}")
                 click.echo(f"[{i}/{len(todo)}] {_candidate_label(m, point)}: "
                            + (shown if r["error"] is None else f"FAILED: {r['error']}")
                            + f" ({r['seconds']:.1f} s)", err=True)
-        return done_, []
+        return tried, []
 
     results, skipped = run(jobs_list, scorers)
     _combine_pooled(scorers, results)
