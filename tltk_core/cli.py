@@ -923,6 +923,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
     if "source-only" not in names and any(e.name == "source-only" and e.status == "ok"
                                           for e in registry.entries()):
         names.append("source-only")
+
     def usable_by(name):
         return [n for n in names if applicable(name, registry.get(n).load_class())]
 
@@ -1088,7 +1089,7 @@ def select_cmd(sources, target, keys, dataset, task_spec, methods, scorer, compa
         click.echo(f"{len(unranked)} candidate{'s' if len(unranked) > 1 else ''} "
                    f"could not be ranked by {scorer} (nan above: e.g. all-0/1 probabilities "
                    f"of a 1-nearest-neighbour classifier) and could not be chosen; "
-                   f"--scorer iwv ranks every candidate.")
+                   f"--scorer {FALLBACK_SCORER} ranks every candidate.")
     if labelled:
         click.echo("* accuracy uses the target labels, for your information only; the "
                    "choice never does.")
